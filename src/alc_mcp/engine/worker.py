@@ -1,0 +1,208 @@
+"""The session thread: one Lua VM, created, run and dropped on its own thread.
+
+``alc.llm`` blocks *this* thread (in Python, not in Lua) until the host's answers
+arrive, which is why it works inside pcall, gsub callbacks, sort comparators,
+metamethods and user coroutines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lupa import lua54
+
+from alc_mcp.config import Limits
+from alc_mcp.domain.query import LlmQuery
+from alc_mcp.engine.bridge import Bridge, FatalError, SessionPort
+from alc_mcp.engine.effects import Effects
+from alc_mcp.engine.luajson import LuaJson, LuaValueError
+from alc_mcp.engine.sandbox import LimitMonitor, SandboxHost, clean_traceback, install_sandbox, new_runtime
+
+CANCELLED = "session cancelled by the host"
+_CANCEL = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """What a session runs: Lua source, the name errors show for it, and ctx."""
+
+    source: str
+    chunkname: str
+    ctx: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class PauseRequest:
+    queries: tuple[LlmQuery, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptReturned:
+    result: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptFailed:
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptCancelled:
+    pass
+
+
+WorkerEvent = PauseRequest | ScriptReturned | ScriptFailed | ScriptCancelled
+
+
+class WorkerGone(Exception):
+    """The receiving side of the session is gone (server shutting down)."""
+
+
+class LuaWorker:
+    """Runs one program in one sandboxed VM on a dedicated daemon thread.
+
+    ``post`` delivers events to the session (it may block briefly and raises
+    ``WorkerGone`` if nobody is listening any more); ``answer`` and ``cancel`` may be
+    called from any thread.
+    """
+
+    def __init__(
+        self,
+        program: Program,
+        port: SessionPort,
+        post: Callable[[WorkerEvent], None],
+        limits: Limits,
+        *,
+        name: str,
+        effects_factory: Callable[[Callable[[Sequence[LlmQuery]], list[str]]], Effects] = Effects,
+    ) -> None:
+        self._program = program
+        self._port = port
+        self._post = post
+        self._limits = limits
+        self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.monitor = LimitMonitor(limits)
+        self.effects = effects_factory(self._ask)
+        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def answer(self, answers: list[str]) -> None:
+        self._inbox.put(answers)
+
+    def cancel(self, reason: str = CANCELLED) -> None:
+        """Stop the script: at its next hook check if running, at once if paused."""
+        self.monitor.stop(reason)
+        self._inbox.put(_CANCEL)
+
+    def join(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    # --- thread side -----------------------------------------------------------
+
+    def _ask(self, queries: Sequence[LlmQuery]) -> list[str]:
+        try:
+            self._post(PauseRequest(tuple(queries)))
+        except WorkerGone:
+            self.monitor.stop(CANCELLED)
+            raise FatalError(CANCELLED) from None
+        item = self._inbox.get()
+        if item is _CANCEL:
+            raise FatalError(self.monitor.fatal or CANCELLED)
+        self.monitor.start_run()
+        return item
+
+    def _main(self) -> None:
+        try:
+            event = self._execute()
+        except Exception as exc:  # never let the thread die silently
+            traceback.print_exc(file=sys.stderr)
+            event = ScriptFailed(f"internal error: {type(exc).__name__}: {exc}")
+        if self.monitor.fatal == CANCELLED and not isinstance(event, ScriptReturned):
+            event = ScriptCancelled()
+        with contextlib.suppress(WorkerGone):  # nobody is listening any more
+            self._post(event)
+
+    def _execute(self) -> WorkerEvent:
+        self.monitor.start_run()
+        runtime = new_runtime(self._limits)
+        try:
+            json = LuaJson(runtime)
+            api = install_sandbox(runtime, self._sandbox_host())
+            self._install_globals(runtime, api, json)
+            ok, value = api.run(self._program.source.encode(), self._program.chunkname.encode())
+        except lua54.LuaMemoryError:
+            return ScriptFailed(self.monitor.explain("not enough memory"))
+        except lua54.LuaError as exc:
+            return ScriptFailed(self.monitor.explain(f"lua error: {_error_text(exc)}"))
+        if self.monitor.fatal is not None:
+            return ScriptFailed(self.monitor.fatal)
+        if not ok:
+            message = clean_traceback(_text(value))
+            explained = self.monitor.explain(message)
+            return ScriptFailed(explained if explained != message else f"lua error: {message}")
+        try:
+            return ScriptReturned(json.from_lua(value))
+        except LuaValueError as exc:
+            return ScriptFailed(f"lua error: cannot return this value as JSON: {exc}")
+
+    def _install_globals(self, runtime: lua54.LuaRuntime, api: Any, json: LuaJson) -> None:
+        bridge = Bridge(json, self._port, self.effects)
+        lua_globals = runtime.globals()
+        alc = runtime.table()
+        for name, callback in bridge.functions().items():
+            target = alc
+            *parents, leaf = name.split(".")
+            for parent in parents:
+                key = parent.encode()
+                if target[key] is None:
+                    target[key] = runtime.table()
+                target = target[key]
+            target[leaf.encode()] = api.wrap(callback)
+        lua_globals[b"alc"] = alc
+        lua_globals[b"ctx"] = json.to_lua(self._program.ctx)
+
+    def _sandbox_host(self) -> SandboxHost:
+        port = self._port
+
+        def log(level: bytes, source: bytes, message: bytes) -> None:
+            port.log(_text(level), _text(source), _text(message).rstrip("\r\n"))
+
+        def write(stream: bytes, text: bytes) -> None:
+            message = _text(text).rstrip("\r\n")
+            if message:
+                port.log("warn" if stream == b"stderr" else "info", f"alc.lua.io.{_text(stream)}", message)
+
+        return SandboxHost(
+            check=self.monitor.check,
+            log=log,
+            write=write,
+            random_seed=self.effects.random_seed,
+            os_time=lambda: int(self.effects.wall_time()),
+            os_clock=self.effects.cpu_clock,
+        )
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return "" if value is None else str(value)
+
+
+def _error_text(exc: BaseException) -> str:
+    text = str(exc)
+    return text or type(exc).__name__
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)

@@ -1,0 +1,50 @@
+"""Tool descriptions and server instructions: what a host model reads to learn the loop."""
+
+INSTRUCTIONS = """\
+alc-mcp runs Lua scripts that call an LLM through you. The loop:
+1. Call alc_run (Lua code + optional ctx). The script runs until it needs an LLM answer.
+2. The result is JSON. If "status" is "needs_response", answer the prompt(s) yourself, as the
+   model being asked (follow "system" when present, stay within "max_tokens"), and call
+   alc_continue with the session_id and your answer(s). Repeat.
+   - one query: {"query_id": "q-0", "prompt": ...} -> alc_continue{session_id, response}
+   - several:   {"queries": [{"id": "q-0", ...}, ...]} -> alc_continue{session_id,
+     responses: [{query_id, response}, ...]} (or one at a time with query_id; you get
+     "accepted" until the last one)
+3. Stop when "status" is "completed" (see "result" and "stats"), "error" or "cancelled".
+alc_status shows paused and running sessions; alc_cancel stops one; alc_info shows limits.
+"""
+
+ALC_RUN = """\
+Execute Lua code with optional JSON context (the `ctx` global).
+Returns the script's first return value as JSON in `result` when it completes.
+Lua code can call `alc.llm(prompt, opts)` / `alc.llm_batch(items)` to ask the host LLM (you):
+the call then returns {"status":"needs_response","session_id":...,"prompt":...} and you answer
+it with alc_continue. Script errors come back as {"status":"error","error":...}.
+The script runs sandboxed (no files, processes or network) with memory and time limits."""
+
+ALC_CONTINUE = """\
+Continue a paused Lua execution by providing the host LLM's response.
+
+When alc_run returns {"status":"needs_response", ...}, produce the answer to its prompt
+(follow its `system` instructions) and call this tool to resume. Three modes:
+- single:  {session_id, response} when exactly one query is pending;
+- partial: {session_id, query_id, response} to answer one of several pending queries;
+- batch:   {session_id, responses: [{query_id, response}, ...]} to answer several at once.
+The result is the next needs_response, "accepted" (more answers still missing),
+"completed" with result and stats, or "error"."""
+
+ALC_STATUS = """\
+Query active session status for external observation.
+
+Without session_id: lists all active sessions (paused, waiting for answers, or running) with
+state, metrics snapshot, progress and recent logs. With session_id: detailed status of one
+session. pending_filter projects the pending queries ("meta", "preview", "full").
+Completed sessions are not listed."""
+
+ALC_CANCEL = """\
+Cancel a paused or running session. The script stops at once and the session ends with
+{"status":"cancelled","stats":...}. Use it to abandon a run you no longer need."""
+
+ALC_INFO = """\
+Show alc-mcp configuration and diagnostics: version, Lua version, the limits in force
+(and the environment variables that raise them), data paths and package search paths."""

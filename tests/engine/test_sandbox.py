@@ -1,0 +1,153 @@
+"""The sandbox: every escape route fails with a clear Lua error, guarded code keeps
+working, and nothing a script prints reaches stdout (the MCP transport)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Host
+
+pytestmark = pytest.mark.anyio
+
+
+async def result_of(host: Host, code: str) -> object:
+    reply = await host.run(code)
+    assert reply["status"] == "completed", reply
+    return reply["result"]
+
+
+async def error_of(host: Host, code: str) -> str:
+    reply = await host.run(code)
+    assert reply["status"] == "error", reply
+    assert "stats" not in reply
+    return reply["error"]
+
+
+async def test_no_python_and_no_debug(host: Host) -> None:
+    assert await result_of(host, "return {type(python), type(debug), package.loaded.python == nil}") == [
+        "nil",
+        "nil",
+        True,
+    ]
+
+
+async def test_python_objects_expose_no_attributes(host: Host) -> None:
+    # Without a ctx argument, ctx is the null sentinel: a Python object seen as userdata.
+    assert await result_of(host, "return type(ctx)") == "userdata"
+    message = await error_of(host, "return ctx.__class__")
+    assert "not accessible from the alc-mcp sandbox" in message
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        ("os.execute('echo pwned')", "os.execute"),
+        ("os.remove('/tmp/x')", "os.remove"),
+        ("os.rename('/tmp/x', '/tmp/y')", "os.rename"),
+        ("os.exit(1)", "os.exit"),
+        ("os.tmpname()", "os.tmpname"),
+        ("dofile('/etc/passwd')", "dofile"),
+        ("loadfile('/etc/passwd')", "loadfile"),
+        ("io.lines('/etc/passwd')", "io.lines"),
+    ],
+)
+async def test_escapes_fail_with_clear_error(host: Host, call: str, name: str) -> None:
+    message = await error_of(host, call)
+    assert f"{name} is not available in the alc-mcp sandbox" in message
+    assert "alc_run:1:" in message  # points at the script's own line
+
+
+async def test_guarded_io_keeps_working(host: Host) -> None:
+    code = """
+    local f, err = io.open("/etc/passwd")
+    local p, perr = io.popen("ls")
+    io.stderr:write("careful: ", 42, "\\n")
+    io.write("to stdout\\n")
+    return {f == nil, err, p == nil, os.getenv("HOME") == nil, io.type(io.stderr)}
+    """
+    reply = await host.run(code)
+    assert reply["status"] == "completed"
+    is_nil, err, popen_nil, env_nil, kind = reply["result"]
+    assert is_nil and popen_nil and env_nil
+    assert "io.open is not available in the alc-mcp sandbox" in err
+    assert kind == "file"
+
+
+async def test_io_and_print_go_to_the_session_log_not_stdout(
+    host: Host, capfd: pytest.CaptureFixture
+) -> None:
+    code = """
+    print("hello", nil, true, 42, 3.0)
+    io.write("written")
+    io.stderr:write("warned\\n")
+    return alc.llm("wait here")
+    """
+    paused = await host.run(code)
+    status = await host.ok("alc_status", session_id=paused["session_id"])
+    logs = [(e["source"], e["level"], e["message"]) for e in status["metrics"]["recent_logs"]]
+    assert logs == [
+        ("alc.lua.print", "info", "hello\tnil\ttrue\t42\t3.0"),
+        ("alc.lua.io.stdout", "info", "written"),
+        ("alc.lua.io.stderr", "warn", "warned"),
+    ]
+    out, _err = capfd.readouterr()
+    assert "hello" not in out and "written" not in out
+
+
+async def test_load_accepts_text_and_refuses_bytecode(host: Host) -> None:
+    assert await result_of(host, "return load('return 1 + 1')()") == 2
+    assert await result_of(host, "local env = {x = 5} return load('return x', 'c', 't', env)()") == 5
+    code = "local f, err = load(string.dump(function() return 1 end)) return {f == nil, err}"
+    is_nil, err = await result_of(host, code)  # type: ignore[misc]
+    assert is_nil and "binary chunk" in err
+
+
+async def test_no_c_modules_or_file_searchers(host: Host) -> None:
+    assert await result_of(
+        host, "return {package.loadlib == nil, package.searchpath == nil, package.path}"
+    ) == [
+        True,
+        True,
+        "",
+    ]
+    message = await error_of(host, "require('socket')")
+    assert "module 'socket' not found" in message
+
+
+async def test_gc_metamethods_are_refused(host: Host) -> None:
+    message = await error_of(host, "setmetatable({}, {__gc = function() while true do end end})")
+    assert "__gc metamethods are not allowed" in message
+    assert await result_of(host, "return setmetatable({}, {__index = function() return 7 end}).x") == 7
+
+
+async def test_collectgarbage_is_limited_to_harmless_options(host: Host) -> None:
+    assert await result_of(host, "return type(collectgarbage('count'))") == "number"
+    assert "collectgarbage('stop') is not available" in await error_of(host, "collectgarbage('stop')")
+
+
+async def test_every_alc_entry_is_a_lua_function(host: Host) -> None:
+    code = """
+    local names = {}
+    local function walk(prefix, t)
+      for k, v in pairs(t) do
+        if type(v) == "table" then walk(prefix .. k .. ".", v)
+        else names[#names + 1] = prefix .. k .. "=" .. type(v) end
+      end
+    end
+    walk("alc.", alc)
+    table.sort(names)
+    return names
+    """
+    entries = await result_of(host, code)
+    assert entries, "alc table is empty"
+    assert all(entry.endswith("=function") for entry in entries), entries  # type: ignore[union-attr]
+    assert "alc.llm=function" in entries  # type: ignore[operator]
+
+
+async def test_clocks_and_random_work(host: Host) -> None:
+    code = """
+    local r = math.random(1, 6)
+    math.randomseed()
+    return {type(os.time()), type(os.clock()), type(os.date("%Y")), r >= 1 and r <= 6, type(alc.time())}
+    """
+    assert await result_of(host, code) == ["number", "number", "string", True, "number"]
