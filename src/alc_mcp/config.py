@@ -21,6 +21,9 @@ DEFAULT_MAX_INSTRUCTIONS = 500_000_000
 DEFAULT_MAX_RUN_SECONDS = 60.0
 DEFAULT_IDLE_TTL_SECONDS = 3 * 3600.0
 DEFAULT_PROMPT_PREVIEW_CHARS = 200
+DEFAULT_HIBERNATE_AFTER_SECONDS = 600.0
+DEFAULT_MAX_LIVE_SESSIONS = 256
+DEFAULT_RETENTION_DAYS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,16 @@ class Config:
     idle_ttl_seconds: float = DEFAULT_IDLE_TTL_SECONDS
     reap_interval_seconds: float = 60.0
     prompt_preview_chars: int = DEFAULT_PROMPT_PREVIEW_CHARS
+    hibernate_after_seconds: float = DEFAULT_HIBERNATE_AFTER_SECONDS
+    max_live_sessions: int = DEFAULT_MAX_LIVE_SESSIONS
+    retention_days: float | None = DEFAULT_RETENTION_DAYS
+    retention_max_sessions: int | None = None
+    durable: bool = True
+    db_synchronous: str = "NORMAL"
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "alc.db"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -67,6 +80,14 @@ class Config:
             limits=limits,
             idle_ttl_seconds=_positive_float(env, "ALC_IDLE_TTL_SECONDS", DEFAULT_IDLE_TTL_SECONDS),
             prompt_preview_chars=_positive_int(env, "ALC_PROMPT_PREVIEW_CHARS", DEFAULT_PROMPT_PREVIEW_CHARS),
+            hibernate_after_seconds=_positive_float(
+                env, "ALC_HIBERNATE_AFTER_SECONDS", DEFAULT_HIBERNATE_AFTER_SECONDS
+            ),
+            max_live_sessions=_positive_int(env, "ALC_MAX_LIVE_SESSIONS", DEFAULT_MAX_LIVE_SESSIONS),
+            retention_days=_optional_positive_float(env, "ALC_RETENTION_DAYS", DEFAULT_RETENTION_DAYS),
+            retention_max_sessions=_optional_positive_int(env, "ALC_RETENTION_MAX_SESSIONS"),
+            durable=env.get("ALC_DURABLE", "1").strip().lower() not in ("0", "false", "off", "no"),
+            db_synchronous=_choice(env, "ALC_DB_SYNC", ("NORMAL", "FULL"), "NORMAL"),
         )
 
 
@@ -96,3 +117,27 @@ def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
     if not value > 0:
         raise ConfigError(f"{name}={text!r} must be positive")
     return value
+
+
+def _optional_positive_float(env: Mapping[str, str], name: str, default: float | None) -> float | None:
+    """Like ``_positive_float``, but ``off`` (or 0) turns the setting off."""
+    text = env.get(name, "").strip().lower()
+    if text in ("off", "none", "0"):
+        return None
+    return _positive_float(env, name, default) if text else default
+
+
+def _optional_positive_int(env: Mapping[str, str], name: str) -> int | None:
+    text = env.get(name, "").strip().lower()
+    if not text or text in ("off", "none", "0"):
+        return None
+    return _positive_int(env, name, 1)
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    text = env.get(name, "").strip().upper()
+    if not text:
+        return default
+    if text not in choices:
+        raise ConfigError(f"{name}={text!r} must be one of {', '.join(choices)}")
+    return text

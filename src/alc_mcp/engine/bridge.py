@@ -21,17 +21,10 @@ from lupa import lua54
 
 from alc_mcp.domain.query import DEFAULT_MAX_TOKENS, LlmQuery, batch_id
 from alc_mcp.engine.effects import Effects
+from alc_mcp.engine.errors import BridgeError, FatalError
 from alc_mcp.engine.luajson import LuaJson, LuaNull, LuaValueError
 
 MAX_U32 = 2**32 - 1
-
-
-class BridgeError(Exception):
-    """An ordinary Lua error raised by an ``alc.*`` function (catchable by pcall)."""
-
-
-class FatalError(Exception):
-    """The run must stop (cancelled, limit reached); pcall cannot catch it."""
 
 
 class SessionPort(Protocol):
@@ -194,10 +187,7 @@ class Bridge:
         )
 
     def _ask(self, queries: Sequence[LlmQuery]) -> list[str]:
-        exceeded = self.port.check_budget()
-        if exceeded is not None:
-            raise BridgeError(exceeded)
-        return self.effects.ask(queries)
+        return self.effects.ask(queries, self.port.check_budget)
 
     @lua_callback("alc.llm")
     def llm(self, prompt: Any = None, opts: Any = None) -> bytes:

@@ -13,16 +13,17 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from lupa import lua54
 
 from alc_mcp.config import Limits
-from alc_mcp.domain.query import LlmQuery
-from alc_mcp.engine.bridge import Bridge, FatalError, SessionPort
+from alc_mcp.engine.bridge import Bridge, SessionPort
 from alc_mcp.engine.effects import Effects
+from alc_mcp.engine.errors import FatalError
+from alc_mcp.engine.events import PauseRequest, ScriptCancelled, ScriptFailed, ScriptReturned, WorkerEvent
 from alc_mcp.engine.luajson import LuaJson, LuaValueError
 from alc_mcp.engine.sandbox import LimitMonitor, SandboxHost, clean_traceback, install_sandbox, new_runtime
 
@@ -39,27 +40,8 @@ class Program:
     ctx: Any = None
 
 
-@dataclass(frozen=True, slots=True)
-class PauseRequest:
-    queries: tuple[LlmQuery, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ScriptReturned:
-    result: Any
-
-
-@dataclass(frozen=True, slots=True)
-class ScriptFailed:
-    error: str
-
-
-@dataclass(frozen=True, slots=True)
-class ScriptCancelled:
-    pass
-
-
-WorkerEvent = PauseRequest | ScriptReturned | ScriptFailed | ScriptCancelled
+#: Builds a worker's effects from its pause function and its limit monitor.
+EffectsFactory = Callable[[Callable[[PauseRequest], list[str]], LimitMonitor], Effects]
 
 
 class WorkerGone(Exception):
@@ -82,7 +64,7 @@ class LuaWorker:
         limits: Limits,
         *,
         name: str,
-        effects_factory: Callable[[Callable[[Sequence[LlmQuery]], list[str]]], Effects] = Effects,
+        effects_factory: EffectsFactory,
     ) -> None:
         self._program = program
         self._port = port
@@ -90,7 +72,7 @@ class LuaWorker:
         self._limits = limits
         self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.monitor = LimitMonitor(limits)
-        self.effects = effects_factory(self._ask)
+        self.effects = effects_factory(self._pause, self.monitor)
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
 
     def start(self) -> None:
@@ -110,9 +92,9 @@ class LuaWorker:
 
     # --- thread side -----------------------------------------------------------
 
-    def _ask(self, queries: Sequence[LlmQuery]) -> list[str]:
+    def _pause(self, request: PauseRequest) -> list[str]:
         try:
-            self._post(PauseRequest(tuple(queries)))
+            self._post(request)
         except WorkerGone:
             self.monitor.stop(CANCELLED)
             raise FatalError(CANCELLED) from None
@@ -141,20 +123,19 @@ class LuaWorker:
             api = install_sandbox(runtime, self._sandbox_host())
             self._install_globals(runtime, api, json)
             ok, value = api.run(self._program.source.encode(), self._program.chunkname.encode())
+            if self.monitor.fatal is None and ok:
+                return ScriptReturned(json.from_lua(value))
         except lua54.LuaMemoryError:
             return ScriptFailed(self.monitor.explain("not enough memory"))
         except lua54.LuaError as exc:
             return ScriptFailed(self.monitor.explain(f"lua error: {_error_text(exc)}"))
-        if self.monitor.fatal is not None:
-            return ScriptFailed(self.monitor.fatal)
-        if not ok:
-            message = clean_traceback(_text(value))
-            explained = self.monitor.explain(message)
-            return ScriptFailed(explained if explained != message else f"lua error: {message}")
-        try:
-            return ScriptReturned(json.from_lua(value))
         except LuaValueError as exc:
             return ScriptFailed(f"lua error: cannot return this value as JSON: {exc}")
+        if self.monitor.fatal is not None:
+            return ScriptFailed(self.monitor.fatal)
+        message = clean_traceback(_text(value))
+        explained = self.monitor.explain(message)
+        return ScriptFailed(explained if explained != message else f"lua error: {message}")
 
     def _install_globals(self, runtime: lua54.LuaRuntime, api: Any, json: LuaJson) -> None:
         bridge = Bridge(json, self._port, self.effects)

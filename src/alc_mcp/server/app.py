@@ -14,13 +14,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidatorFunctionWrapHandler, WrapValidator
 
 from alc_mcp import __version__
 from alc_mcp.config import Config
@@ -29,10 +29,12 @@ from alc_mcp.domain.jsonfmt import dumps_compact, dumps_pretty
 from alc_mcp.domain.pending_filter import PendingFilterError, parse_pending_filter
 from alc_mcp.domain.query import TokenUsage
 from alc_mcp.domain.state import FeedError
+from alc_mcp.engine.archive import Archive
 from alc_mcp.engine.registry import SessionRegistry
 from alc_mcp.engine.session import Answer, SessionError
 from alc_mcp.engine.worker import Program
 from alc_mcp.server import texts
+from alc_mcp.server.durability import open_durability
 from alc_mcp.server.info import server_info
 
 
@@ -53,18 +55,24 @@ class ResponseItem(BaseModel):
 
 
 def build_server(config: Config | None = None) -> MCPServer:
-    """A ready-to-run server; its lifespan owns the registry's background reaper."""
+    """A ready-to-run server; its lifespan restores sessions from the store and owns the
+    background reaper."""
     config = config or Config.from_env()
-    registry = SessionRegistry(config)
+    durability = open_durability(config)
+    registry = SessionRegistry(config, durability.store, durability.writer)
+    archive = Archive(registry, unavailable_reason=durability.reason)
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer) -> AsyncIterator[None]:
         async with anyio.create_task_group() as tasks:
+            await registry.open()
+            await archive.apply_retention()
             tasks.start_soon(registry.run_reaper)
             try:
                 yield
             finally:
                 registry.close()
+                durability.close()
                 tasks.cancel_scope.cancel()
 
     server = MCPServer("alc-mcp", version=__version__, instructions=texts.INSTRUCTIONS, lifespan=lifespan)
@@ -73,8 +81,8 @@ def build_server(config: Config | None = None) -> MCPServer:
 
     @server.tool(description=texts.ALC_RUN, annotations=local, structured_output=False)
     async def alc_run(
-        code: str = _text("Lua source code (inline). Provide either `code` or `code_file`."),
-        code_file: str = _text("Path to a Lua source file. Provide either `code` or `code_file`."),
+        code: OptionalText = _text("Lua source code (inline). Provide either `code` or `code_file`."),
+        code_file: OptionalText = _text("Path to a Lua source file. Provide either `code` or `code_file`."),
         ctx: Any = Field(default=None, description="JSON value passed to Lua as the global `ctx`."),
     ) -> str:
         program = _program(code, code_file, ctx)
@@ -84,8 +92,10 @@ def build_server(config: Config | None = None) -> MCPServer:
     @server.tool(description=texts.ALC_CONTINUE, annotations=local, structured_output=False)
     async def alc_continue(
         session_id: str = Field(description="Session ID returned by alc_run / alc_advice."),
-        response: str = _text("The answer to the pending query; alone when exactly one query is pending."),
-        query_id: str = _text("Which query `response` answers. Required when several are pending."),
+        response: OptionalText = _text(
+            "The answer to the pending query; alone when exactly one query is pending."
+        ),
+        query_id: OptionalText = _text("Which query `response` answers. Required when several are pending."),
         responses: list[ResponseItem] | None = Field(
             default=None,
             description="Batch mode: answer several pending queries at once (all valid or none applied).",
@@ -98,8 +108,7 @@ def build_server(config: Config | None = None) -> MCPServer:
                     Answer(r.query_id, r.response, r.usage.domain() if r.usage else None) for r in responses
                 ]
             elif response is not None:
-                qid = query_id if query_id is not None else registry.sole_pending_id(session_id)
-                answers = [Answer(qid, response, usage.domain() if usage else None)]
+                answers = [Answer(query_id, response, usage.domain() if usage else None)]
             else:
                 raise ToolError("Either 'response' or 'responses' must be provided")
             result = await registry.feed(session_id, answers)
@@ -109,7 +118,7 @@ def build_server(config: Config | None = None) -> MCPServer:
 
     @server.tool(description=texts.ALC_STATUS, annotations=read_only, structured_output=False)
     async def alc_status(
-        session_id: str = _text("Session to inspect. Omit to list all active sessions."),
+        session_id: OptionalText = _text("Session to inspect. Omit to list all active sessions."),
         pending_filter: Any = Field(
             default=None,
             description='Pending-query projection: "meta", "preview", "full", or an object such as '
@@ -125,10 +134,10 @@ def build_server(config: Config | None = None) -> MCPServer:
             raise ToolError(str(exc)) from None
         if session_id is not None:
             try:
-                return dumps_pretty(registry.snapshot(session_id, projection, include_history))
+                return dumps_pretty(await registry.snapshot(session_id, projection, include_history))
             except SessionError:
                 raise ToolError(f"session '{session_id}' not found (may have completed)") from None
-        sessions = registry.snapshots(projection, include_history)
+        sessions = await registry.snapshots(projection, include_history)
         listing = {"active_sessions": len(sessions), "sessions": sessions}
         return dumps_compact(listing) if not sessions else dumps_pretty(listing)
 
@@ -142,16 +151,93 @@ def build_server(config: Config | None = None) -> MCPServer:
             raise ToolError(f"Cancel failed: {exc}") from None
         return dumps_compact(feed_result_json(result, session_id))
 
+    @server.tool(description=texts.ALC_REWIND, annotations=local, structured_output=False)
+    async def alc_rewind(
+        session_id: str = Field(description="Session id or name."),
+        query_index: int = Field(
+            ge=0, description="Index of the answered query to ask again (alc_log_view)."
+        ),
+    ) -> str:
+        try:
+            resolved = await registry.resolve(session_id)
+            result = await registry.rewind(resolved, query_index)
+        except SessionError as exc:
+            raise ToolError(f"Rewind failed: {exc}") from None
+        return dumps_compact(feed_result_json(result, resolved))
+
+    @server.tool(description=texts.ALC_LOG_VIEW, annotations=read_only, structured_output=False)
+    async def alc_log_view(
+        session_id: OptionalText = _text("Session id or name. Omit to list sessions, newest first."),
+        cursor: int = Field(
+            default=0, ge=0, description="Transcript page start (next_cursor of the last page)."
+        ),
+        limit: int = Field(default=50, ge=1, le=500, description="Sessions to list, or queries per page."),
+    ) -> str:
+        try:
+            if session_id is None:
+                return dumps_compact(await archive.list_sessions(limit))
+            return dumps_pretty(await archive.transcript(session_id, cursor, limit))
+        except SessionError as exc:
+            raise ToolError(str(exc)) from None
+
+    @server.tool(description=texts.ALC_NOTE, annotations=local, structured_output=False)
+    async def alc_note(
+        session_id: str = Field(description="Session id or name."),
+        content: str = Field(description="Note content (free text)."),
+        title: OptionalText = _text('Short label for what the note refers to (e.g. "Step 2", "overall").'),
+    ) -> str:
+        try:
+            return dumps_compact(await archive.note(session_id, content, title))
+        except SessionError as exc:
+            raise ToolError(str(exc)) from None
+
+    @server.tool(description=texts.ALC_STATS, annotations=read_only, structured_output=False)
+    async def alc_stats(
+        strategy: OptionalText = _text(
+            'Only this strategy (e.g. "sc"); alc_run sessions count as "unknown".'
+        ),
+        days: float | None = Field(default=None, gt=0, description="Only sessions of the last N days."),
+    ) -> str:
+        try:
+            return dumps_compact(await archive.stats(strategy, days))
+        except SessionError as exc:
+            raise ToolError(str(exc)) from None
+
+    @server.tool(
+        description=texts.ALC_LOG_DELETE,
+        annotations=ToolAnnotations(destructive_hint=True, open_world_hint=False),
+        structured_output=False,
+    )
+    async def alc_log_delete(
+        session_id: str = Field(description="Session id or name to delete for good."),
+    ) -> str:
+        try:
+            return dumps_compact(await archive.delete(session_id))
+        except SessionError as exc:
+            raise ToolError(str(exc)) from None
+
     @server.tool(description=texts.ALC_INFO, annotations=read_only, structured_output=False)
     async def alc_info() -> str:
-        return dumps_pretty(server_info(config, active_sessions=len(registry)))
+        return dumps_pretty(
+            server_info(
+                config, live_sessions=registry.live_count, known_sessions=len(registry), durability=durability
+            )
+        )
 
     return server
 
 
+def _null_means_absent(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    return None if value is None else handler(value)
+
+
+#: An optional free-text parameter. Its annotation stays plain ``str`` (the SDK
+#: JSON-decodes string arguments of any other annotation), and an explicit JSON null
+#: means "absent", as hosts often send it.
+OptionalText = Annotated[str, WrapValidator(_null_means_absent)]
+
+
 def _text(description: str) -> Any:
-    """An optional free-text parameter: annotated plain ``str`` (so the SDK never
-    JSON-decodes it), absent when None."""
     return Field(default=None, description=description)
 
 

@@ -10,6 +10,7 @@ from lupa import lua54
 
 from alc_mcp import __version__
 from alc_mcp.config import Config
+from alc_mcp.server.durability import Durability
 
 
 def bundled_strategies_dir() -> Path:
@@ -27,15 +28,22 @@ def search_paths(config: Config) -> list[dict[str, str]]:
     return paths
 
 
-def server_info(config: Config, *, active_sessions: int) -> dict[str, Any]:
+def server_info(
+    config: Config, *, live_sessions: int, known_sessions: int, durability: Durability
+) -> dict[str, Any]:
     return {
         "version": __version__,
         "lua_version": lua54.LuaRuntime().lua_implementation,
         "limits": config.limits.to_json(),
         "sessions": {
-            "active": active_sessions,
-            "idle_ttl_seconds": config.idle_ttl_seconds,
+            "live": live_sessions,
+            "resumable": known_sessions,
+            "ALC_MAX_LIVE_SESSIONS": config.max_live_sessions,
+            "ALC_HIBERNATE_AFTER_SECONDS": config.hibernate_after_seconds,
+            "ALC_IDLE_TTL_SECONDS": config.idle_ttl_seconds,
+            "ALC_RETENTION_DAYS": config.retention_days,
         },
+        "durability": durability.to_json(),
         "paths": {"home": str(config.home)},
         "search_paths": search_paths(config),
     }

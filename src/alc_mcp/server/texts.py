@@ -12,6 +12,9 @@ alc-mcp runs Lua scripts that call an LLM through you. The loop:
      "accepted" until the last one)
 3. Stop when "status" is "completed" (see "result" and "stats"), "error" or "cancelled".
 alc_status shows paused and running sessions; alc_cancel stops one; alc_info shows limits.
+Sessions survive a server restart: just call alc_continue again. Any session_id argument
+also accepts the session's name (e.g. "amber-falcon"). alc_log_view shows transcripts,
+alc_rewind re-asks an earlier question so you can answer it differently.
 """
 
 ALC_RUN = """\
@@ -48,3 +51,27 @@ Cancel a paused or running session. The script stops at once and the session end
 ALC_INFO = """\
 Show alc-mcp configuration and diagnostics: version, Lua version, the limits in force
 (and the environment variables that raise them), data paths and package search paths."""
+
+ALC_REWIND = """\
+Rewind a session to an earlier question: everything from the given answered query on is
+forgotten and that query is asked again (returns its needs_response), so you can answer it
+differently and continue from there. query_index numbers the answered queries of the whole
+session from 0, as listed by alc_log_view. Works on paused and finished sessions."""
+
+ALC_LOG_VIEW = """\
+View session history. Without session_id: the sessions, newest first (id, name, strategy,
+status, llm_calls, elapsed, task preview). With session_id (or name): that session's
+transcript, a page of `limit` queries from `cursor`; pass the returned next_cursor to get
+the next page (null when done). Includes notes, and result and stats once finished."""
+
+ALC_NOTE = """\
+Add a note (feedback, an observation) to a session's history; alc_log_view shows it.
+Returns the session's note count."""
+
+ALC_STATS = """\
+Aggregate usage across finished sessions: per-strategy counts, averages (elapsed, LLM
+calls, rounds) and totals (characters and tokens). Filter by strategy or last N days."""
+
+ALC_LOG_DELETE = """\
+Delete a session and its whole journal for good (paused sessions can no longer be
+continued). Finished sessions are otherwise kept for ALC_RETENTION_DAYS (30 by default)."""

@@ -6,13 +6,14 @@
 -- two limit checks). Returns a table of functions the Python engine drives.
 local host, hook_every = ...
 
-local sethook, traceback = debug.sethook, debug.traceback
+local sethook, traceback, raw_metatable = debug.sethook, debug.traceback, debug.getmetatable
 local raw_pcall, raw_xpcall, raw_error = pcall, xpcall, error
 local raw_type, raw_tostring, raw_select = type, tostring, select
 local raw_setmetatable, raw_getmetatable, raw_rawget = setmetatable, getmetatable, rawget
 local raw_load = load
 local co_create, co_resume, co_close = coroutine.create, coroutine.resume, coroutine.close
-local pack, concat = table.pack, table.concat
+local pack, concat, sort = table.pack, table.concat, table.sort
+local raw_next, raw_rawget_t = next, rawget
 local host_check, host_log, host_write, host_seed = host.check, host.log, host.write, host.random_seed
 local host_time, host_clock = host.os_time, host.os_clock
 local raw_os = os
@@ -97,6 +98,48 @@ coroutine.wrap = function(f)
   return function(...)
     return wrap_result(co, co_resume(co, ...))
   end
+end
+
+-- pairs walks keys in a fixed order (numbers ascending, then strings in byte order,
+-- then booleans, then anything else), not in hash order. Lua seeds its string hash per
+-- VM, so the stock order changes from one VM to the next; a script that asks the LLM
+-- inside a pairs loop would then ask in a different order when its session is
+-- replayed after a restart. A fixed order makes every run of a script take the same path.
+local key_rank = { number = 1, string = 2, boolean = 3 }
+local function key_before(a, b)
+  local ta, tb = raw_type(a), raw_type(b)
+  if ta ~= tb then return (key_rank[ta] or 4) < (key_rank[tb] or 4) end
+  if ta == "number" or ta == "string" then return a < b end
+  if ta == "boolean" then return b and not a end
+  return raw_tostring(a) < raw_tostring(b)
+end
+
+pairs = function(t)
+  local mt = raw_metatable(t)
+  local meta = mt and raw_rawget_t(mt, "__pairs")
+  if meta then
+    local f, s, c = meta(t)
+    return f, s, c
+  end
+  if raw_type(t) ~= "table" then
+    raw_error("bad argument #1 to 'pairs' (table expected, got " .. raw_type(t) .. ")", 2)
+  end
+  local keys, n = {}, 0
+  for k in raw_next, t do
+    n = n + 1
+    keys[n] = k
+  end
+  sort(keys, key_before)
+  local i = 0
+  return function()
+    while i < n do
+      i = i + 1
+      local k = keys[i]
+      local v = raw_rawget_t(t, k)
+      if v ~= nil then return k, v end  -- skip fields cleared during the traversal
+    end
+    return nil
+  end, t, nil
 end
 
 -- Lua 5.4 runs __gc finalizers with hooks switched off, so a looping finalizer could

@@ -1,0 +1,382 @@
+"""Session benchmark for alc-mcp: pause/resume latency and memory per paused session.
+
+Run from the repository root::
+
+    python bench/bench_sessions.py [--sessions 1000] [--rounds 200] [--json out.json]
+
+It reports, from one run:
+
+1. latency of ``alc_run`` → ``needs_response`` and of ``alc_continue`` → ``needs_response``,
+   both in-process (``mcp.Client`` on the ``MCPServer`` instance) and over stdio (the
+   server as a subprocess), after a warm-up;
+2. memory of paused sessions: a fresh stdio server subprocess, its RSS before and after
+   starting ``--sessions`` sessions that each pause on ``alc.llm``, RSS per session,
+   thread count, and RSS again once they are all cancelled.
+
+This is a measuring script, not a test: it checks that the server answers as expected
+(every call must pause again) but never judges the timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import asdict, dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import anyio
+import orjson
+import psutil
+from lupa import lua54
+from mcp import Client, StdioServerParameters
+
+from alc_mcp.config import Config
+from alc_mcp.server.app import build_server
+
+#: Pauses on every iteration, so each alc_continue pauses again and never completes.
+LOOP_SCRIPT = 'local i = 0 while true do i = i + 1; alc.llm("q" .. i) end'
+ANSWER = "ok"
+KIB = 1024
+#: How long to wait for session threads to exit after cancelling them.
+SETTLE_SECONDS = 10.0
+
+
+class BenchError(RuntimeError):
+    """The server did not answer the way the benchmark relies on."""
+
+
+# --- talking to the server ---------------------------------------------------------
+
+
+async def call(client: Client, tool: str, **arguments: Any) -> Any:
+    """Call a tool that must succeed; return its parsed JSON text."""
+    result = await client.call_tool(tool, arguments)
+    text = result.content[0].text  # type: ignore[union-attr]
+    if result.is_error:
+        raise BenchError(f"{tool} failed: {text}")
+    return orjson.loads(text)
+
+
+async def call_paused(client: Client, tool: str, **arguments: Any) -> str:
+    """Call a tool that must leave the session paused; return the session id."""
+    payload = await call(client, tool, **arguments)
+    if payload.get("status") != "needs_response":
+        raise BenchError(f"{tool}: expected needs_response, got {payload}")
+    return str(payload["session_id"])
+
+
+async def start_paused(client: Client) -> str:
+    return await call_paused(client, "alc_run", code=LOOP_SCRIPT)
+
+
+async def cancel(client: Client, session_id: str) -> None:
+    payload = await call(client, "alc_cancel", session_id=session_id)
+    if payload.get("status") != "cancelled":
+        raise BenchError(f"alc_cancel: expected cancelled, got {payload}")
+
+
+def stdio_parameters(home: Path) -> StdioServerParameters:
+    return StdioServerParameters(
+        command=sys.executable, args=["-m", "alc_mcp.cli"], env={"ALC_HOME": str(home)}
+    )
+
+
+@asynccontextmanager
+async def inprocess_client(home: Path) -> AsyncIterator[Client]:
+    async with Client(build_server(Config(home=home))) as client:
+        yield client
+
+
+@asynccontextmanager
+async def stdio_client(home: Path) -> AsyncIterator[Client]:
+    async with Client(stdio_parameters(home)) as client:
+        yield client
+
+
+# --- latency -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyStats:
+    samples: int
+    median_ms: float
+    p90_ms: float
+    min_ms: float
+    max_ms: float
+    mean_ms: float
+
+    @classmethod
+    def of(cls, samples_ms: Sequence[float]) -> LatencyStats:
+        deciles = statistics.quantiles(samples_ms, n=10, method="inclusive")
+        return cls(
+            samples=len(samples_ms),
+            median_ms=statistics.median(samples_ms),
+            p90_ms=deciles[8],
+            min_ms=min(samples_ms),
+            max_ms=max(samples_ms),
+            mean_ms=statistics.fmean(samples_ms),
+        )
+
+
+async def timed_ms(action: Awaitable[Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    value = await action
+    return (time.perf_counter() - started) * 1000.0, value
+
+
+async def sample_run(client: Client, rounds: int, warmup: int) -> list[float]:
+    """Time alc_run → needs_response; each session is cancelled (untimed) right after."""
+    samples: list[float] = []
+    for index in range(warmup + rounds):
+        elapsed, session_id = await timed_ms(start_paused(client))
+        await cancel(client, session_id)
+        if index >= warmup:
+            samples.append(elapsed)
+    return samples
+
+
+async def sample_continue(client: Client, rounds: int, warmup: int) -> list[float]:
+    """Time alc_continue → needs_response on one session that pauses forever."""
+    session_id = await start_paused(client)
+    samples: list[float] = []
+    for index in range(warmup + rounds):
+        elapsed, _ = await timed_ms(
+            call_paused(client, "alc_continue", session_id=session_id, response=ANSWER)
+        )
+        if index >= warmup:
+            samples.append(elapsed)
+    await cancel(client, session_id)
+    return samples
+
+
+ClientFactory = Callable[[Path], AbstractAsyncContextManager[Client]]
+
+
+async def measure_latency(open_client: ClientFactory, rounds: int, warmup: int) -> dict[str, LatencyStats]:
+    with tempfile.TemporaryDirectory(prefix="alc-bench-") as home:
+        async with open_client(Path(home)) as client:
+            run = await sample_run(client, rounds, warmup)
+            resume = await sample_continue(client, rounds, warmup)
+    return {"alc_run": LatencyStats.of(run), "alc_continue": LatencyStats.of(resume)}
+
+
+# --- memory per paused session -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessSample:
+    rss_kib: float
+    threads: int
+
+    @classmethod
+    def of(cls, process: psutil.Process) -> ProcessSample:
+        return cls(rss_kib=process.memory_info().rss / KIB, threads=process.num_threads())
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryReport:
+    sessions: int
+    concurrency: int
+    start_seconds: float
+    cancel_seconds: float
+    before: ProcessSample
+    paused: ProcessSample
+    after_cancel: ProcessSample
+
+    @property
+    def rss_per_session_kib(self) -> float:
+        return (self.paused.rss_kib - self.before.rss_kib) / self.sessions
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "rss_per_session_kib": self.rss_per_session_kib}
+
+
+def server_process(known: set[int]) -> psutil.Process:
+    """The stdio server this process just spawned (a child not seen before)."""
+    fresh = [
+        child
+        for child in psutil.Process().children()
+        if child.pid not in known and "alc_mcp.cli" in child.cmdline()
+    ]
+    if len(fresh) != 1:
+        raise BenchError(f"expected one new alc_mcp.cli child process, found {len(fresh)}")
+    return fresh[0]
+
+
+async def for_each(
+    items: Sequence[Any], concurrency: int, action: Callable[[Any], Awaitable[Any]]
+) -> list[Any]:
+    """Apply ``action`` to every item with at most ``concurrency`` calls in flight."""
+    results: list[Any] = [None] * len(items)
+    limiter = anyio.CapacityLimiter(concurrency)
+
+    async def one(index: int, item: Any) -> None:
+        async with limiter:
+            results[index] = await action(item)
+
+    async with anyio.create_task_group() as tasks:
+        for index, item in enumerate(items):
+            tasks.start_soon(one, index, item)
+    return results
+
+
+async def settle(process: psutil.Process, threads: int) -> None:
+    """Wait until the server is back to ``threads`` threads (or give up after a while)."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while process.num_threads() > threads and time.monotonic() < deadline:
+        await anyio.sleep(0.05)
+
+
+async def measure_memory(sessions: int, concurrency: int) -> MemoryReport:
+    known = {child.pid for child in psutil.Process().children()}
+    with tempfile.TemporaryDirectory(prefix="alc-bench-") as home:
+        async with stdio_client(Path(home)) as client:
+            server = server_process(known)
+            idle_threads = server.num_threads()
+            # One session first, so lazy imports and first-use allocations are in the baseline.
+            await cancel(client, await start_paused(client))
+            await settle(server, threads=idle_threads)
+            before = ProcessSample.of(server)
+
+            start_ms, ids = await timed_ms(
+                for_each(range(sessions), concurrency, lambda _: start_paused(client))
+            )
+            paused = ProcessSample.of(server)
+            info = await call(client, "alc_info")
+            if info["sessions"]["active"] != sessions:
+                raise BenchError(f"expected {sessions} active sessions, alc_info says {info['sessions']}")
+
+            cancel_ms, _ = await timed_ms(for_each(ids, concurrency, lambda sid: cancel(client, sid)))
+            await settle(server, threads=before.threads)
+            after_cancel = ProcessSample.of(server)
+    return MemoryReport(
+        sessions=sessions,
+        concurrency=concurrency,
+        start_seconds=start_ms / 1000.0,
+        cancel_seconds=cancel_ms / 1000.0,
+        before=before,
+        paused=paused,
+        after_cancel=after_cancel,
+    )
+
+
+# --- report ------------------------------------------------------------------------
+
+
+def machine_facts() -> dict[str, Any]:
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "cpu_affinity": affinity,
+        "lua": lua54.LuaRuntime().lua_implementation,
+        "lupa": version("lupa"),
+        "mcp": version("mcp"),
+        "alc_mcp": version("alc-mcp"),
+    }
+
+
+def print_machine(facts: dict[str, Any]) -> None:
+    print("Machine")
+    for key, value in facts.items():
+        print(f"  {key:<15} {value}")
+
+
+def print_latency(latency: dict[str, dict[str, LatencyStats]], rounds: int, warmup: int) -> None:
+    print(f"\nLatency (ms, {rounds} samples each after {warmup} warm-up calls)")
+    header = (
+        f"  {'transport':<11} {'call → needs_response':<28} {'median':>8} {'p90':>8} {'min':>8} {'max':>8}"
+    )
+    print(header)
+    print("  " + "-" * (len(header) - 2))
+    for transport, by_tool in latency.items():
+        for tool, stats in by_tool.items():
+            print(
+                f"  {transport:<11} {tool:<28} {stats.median_ms:>8.3f} {stats.p90_ms:>8.3f}"
+                f" {stats.min_ms:>8.3f} {stats.max_ms:>8.3f}"
+            )
+
+
+def print_memory(report: MemoryReport) -> None:
+    print(
+        f"\nMemory: {report.sessions} paused sessions in a fresh stdio server "
+        f"({report.concurrency} alc_run in flight)"
+    )
+    rows = [
+        ("before (1 warm-up session, cancelled)", report.before),
+        (f"{report.sessions} sessions paused", report.paused),
+        ("after alc_cancel of all", report.after_cancel),
+    ]
+    print(f"  {'':<40} {'RSS MiB':>10} {'threads':>8}")
+    for label, sample in rows:
+        print(f"  {label:<40} {sample.rss_kib / KIB:>10.1f} {sample.threads:>8}")
+    print(f"  RSS per paused session: {report.rss_per_session_kib:.1f} KiB")
+    rate = report.sessions / report.start_seconds
+    print(f"  start all: {report.start_seconds:.2f} s ({rate:.0f} sessions/s)")
+    print(f"  cancel all: {report.cancel_seconds:.2f} s")
+
+
+async def bench(args: argparse.Namespace) -> dict[str, Any]:
+    facts = machine_facts()
+    print_machine(facts)
+    latency = {
+        "in-process": await measure_latency(inprocess_client, args.rounds, args.warmup),
+        "stdio": await measure_latency(stdio_client, args.rounds, args.warmup),
+    }
+    print_latency(latency, args.rounds, args.warmup)
+    memory = await measure_memory(args.sessions, args.concurrency)
+    print_memory(memory)
+    return {
+        "machine": facts,
+        "latency_ms": {
+            transport: {tool: asdict(stats) for tool, stats in by_tool.items()}
+            for transport, by_tool in latency.items()
+        },
+        "memory": memory.to_json(),
+    }
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive integer")
+    return value
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--sessions", type=positive, default=1000, help="paused sessions for the RSS measure")
+    parser.add_argument("--rounds", type=positive, default=200, help="timed samples per latency measure")
+    parser.add_argument("--warmup", type=int, default=20, help="untimed calls before each latency measure")
+    parser.add_argument(
+        "--concurrency", type=positive, default=50, help="alc_run calls in flight (RSS measure)"
+    )
+    parser.add_argument("--json", type=Path, help="also write the numbers to this file")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    results = anyio.run(bench, args)
+    results["wall_seconds"] = time.perf_counter() - started
+    print(f"\nTotal wall time: {results['wall_seconds']:.1f} s")
+    if args.json is not None:
+        args.json.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+        print(f"Wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

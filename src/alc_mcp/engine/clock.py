@@ -1,0 +1,7 @@
+"""Wall-clock milliseconds, the unit of every timestamp in metrics and the journal."""
+
+import time
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)

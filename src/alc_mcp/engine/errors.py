@@ -1,0 +1,9 @@
+"""Errors raised inside ``alc.*`` calls, as the Lua side will see them."""
+
+
+class BridgeError(Exception):
+    """An ordinary Lua error raised by an ``alc.*`` function (catchable by pcall)."""
+
+
+class FatalError(Exception):
+    """The run must stop (cancelled, limit reached, replay diverged); pcall cannot catch it."""

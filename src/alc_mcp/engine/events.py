@@ -1,0 +1,39 @@
+"""Messages from a session thread to the event loop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from alc_mcp.domain.query import LlmQuery
+
+
+@dataclass(frozen=True, slots=True)
+class PauseRequest:
+    """The script waits for answers to ``queries``.
+
+    A pause rebuilt by replay is already in the journal (``recorded``) and may carry
+    answers the host gave before the restart (``prefed``).
+    """
+
+    queries: tuple[LlmQuery, ...]
+    prefed: tuple[tuple[str, str], ...] = ()
+    recorded: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptReturned:
+    result: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptFailed:
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptCancelled:
+    pass
+
+
+WorkerEvent = PauseRequest | ScriptReturned | ScriptFailed | ScriptCancelled
