@@ -21,7 +21,7 @@ from lupa import lua54
 
 from alc_mcp.domain.query import DEFAULT_MAX_TOKENS, LlmQuery, batch_id
 from alc_mcp.engine.effects import Effects
-from alc_mcp.engine.errors import BridgeError, FatalError
+from alc_mcp.engine.errors import BridgeError, BudgetExceeded, FatalError
 from alc_mcp.engine.luajson import LuaJson, LuaNull, LuaValueError
 
 MAX_U32 = 2**32 - 1
@@ -57,6 +57,8 @@ def lua_callback(name: str) -> Callable[[Callable[..., Any]], Callback]:
                 result = fn(*args)
             except FatalError as exc:
                 return (None, str(exc).encode())
+            except BudgetExceeded as exc:
+                return (False, str(exc).encode())
             except (BridgeError, LuaValueError) as exc:
                 return (False, f"{name}: {exc}".encode())
             except Exception as exc:  # a bug of ours must not look like userdata garbage in Lua

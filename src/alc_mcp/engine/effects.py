@@ -15,7 +15,7 @@ from typing import Any
 
 from alc_mcp.domain.journal import AnswerBook, AnsweredQuery, EffectBook, History, Observed
 from alc_mcp.domain.query import LlmQuery
-from alc_mcp.engine.errors import BridgeError, FatalError
+from alc_mcp.engine.errors import BudgetExceeded, FatalError
 from alc_mcp.engine.events import PauseRequest
 
 Pauser = Callable[[PauseRequest], list[str]]
@@ -36,7 +36,7 @@ class Effects:
         """Pause the script until the host has answered every query (in order)."""
         exceeded = check_budget()
         if exceeded is not None:
-            raise BridgeError(exceeded)
+            raise BudgetExceeded(exceeded)
         return self._pause(PauseRequest(tuple(queries)))
 
     def observe(self, kind: str, compute: Callable[[], Any], key: str | None = None) -> Any:
@@ -106,7 +106,7 @@ class ReplayEffects(Effects):
             return [m.response for m in found]
         exceeded = check_budget()
         if exceeded is not None:
-            raise BridgeError(exceeded)
+            raise BudgetExceeded(exceeded)
         return self._catch_up(queries, matches)
 
     def _catch_up(self, queries: Sequence[LlmQuery], matches: list[AnsweredQuery | None]) -> list[str]:

@@ -7,3 +7,8 @@ class BridgeError(Exception):
 
 class FatalError(Exception):
     """The run must stop (cancelled, limit reached, replay diverged); pcall cannot catch it."""
+
+
+class BudgetExceeded(BridgeError):
+    """``budget_exceeded: …`` exactly, with no function-name prefix: scripts match on
+    the start of the message (algocline's contract)."""

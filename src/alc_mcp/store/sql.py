@@ -1,0 +1,218 @@
+"""Every SQL statement the store runs, and the schema migrations.
+
+Kept in one module so the whole on-disk contract can be read (and reviewed for
+injection) in one place. Statements are plain text with ``?`` parameters; the few
+that vary (``IN (…)`` lists) are built here from a count, never from values.
+
+Migrations: ``MIGRATIONS[i]`` takes a database from ``PRAGMA user_version`` ``i`` to
+``i + 1``. Append a step to change the schema; never edit a step that has shipped,
+because files in users' ``ALC_HOME`` were built by it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from sqlite3 import Connection
+
+#: A step is a list of statements run in order, or a function for a data migration.
+MigrationStep = Sequence[str] | Callable[[Connection], None]
+
+MIGRATIONS: tuple[MigrationStep, ...] = (
+    # 1: sessions, their journal and their metadata.
+    (
+        """
+        CREATE TABLE sessions (
+            id            TEXT PRIMARY KEY,
+            name          TEXT NOT NULL UNIQUE,
+            strategy      TEXT,
+            status        TEXT NOT NULL,
+            created_at    INTEGER NOT NULL,
+            updated_at    INTEGER NOT NULL,
+            task_preview  TEXT,
+            llm_calls     INTEGER NOT NULL DEFAULT 0,
+            rounds        INTEGER NOT NULL DEFAULT 0,
+            elapsed_ms    INTEGER,
+            stats         TEXT,
+            notes_count   INTEGER NOT NULL DEFAULT 0
+        )
+        """,
+        "CREATE INDEX sessions_by_created ON sessions (created_at, id)",
+        "CREATE INDEX sessions_by_status ON sessions (status, updated_at)",
+        # AUTOINCREMENT (not a bare rowid) so a seq is never reused after truncate_from or
+        # delete: a pagination cursor or a seq remembered by the engine stays unambiguous.
+        """
+        CREATE TABLE journal (
+            seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+            session_id  TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            kind        TEXT NOT NULL,
+            data        TEXT NOT NULL,
+            at          INTEGER NOT NULL
+        )
+        """,
+        "CREATE INDEX journal_by_session ON journal (session_id, seq)",
+        """
+        CREATE TABLE metadata (
+            session_id  TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            key         TEXT NOT NULL,
+            value       TEXT,
+            PRIMARY KEY (session_id, key)
+        ) WITHOUT ROWID
+        """,
+    ),
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+# --- pragmas ------------------------------------------------------------------------------
+
+QUICK_CHECK = "PRAGMA quick_check"
+GET_USER_VERSION = "PRAGMA user_version"
+
+
+def set_user_version(version: int) -> str:
+    # PRAGMA takes no parameters; ``version`` is an int we computed, never user input.
+    return f"PRAGMA user_version = {int(version)}"
+
+
+def set_synchronous(level: str) -> str:
+    # ``level`` has been checked against the four names SQLite knows.
+    return f"PRAGMA synchronous = {level}"
+
+
+JOURNAL_MODE_WAL = "PRAGMA journal_mode = WAL"
+OPTIMIZE = "PRAGMA optimize"
+
+# The connection runs in autocommit mode (isolation_level=None) and the store opens
+# its own transactions: IMMEDIATE takes the write lock before the first statement.
+BEGIN = "BEGIN IMMEDIATE"
+COMMIT = "COMMIT"
+ROLLBACK = "ROLLBACK"
+FOREIGN_KEYS_ON = "PRAGMA foreign_keys = ON"
+
+
+def set_busy_timeout(ms: int) -> str:
+    return f"PRAGMA busy_timeout = {int(ms)}"
+
+
+# --- sessions -----------------------------------------------------------------------------
+
+NAME_TAKEN = "SELECT 1 FROM sessions WHERE name = ?"
+ID_TAKEN = "SELECT 1 FROM sessions WHERE id = ?"
+
+INSERT_SESSION = """
+    INSERT INTO sessions (id, name, strategy, status, created_at, updated_at, task_preview)
+    VALUES (?, ?, ?, ?, ?, ?, ?)
+"""
+
+# COALESCE keeps a counter when the caller passes None ("unchanged").
+UPDATE_SESSION = """
+    UPDATE sessions SET
+        status = ?,
+        updated_at = ?,
+        llm_calls = COALESCE(?, llm_calls),
+        rounds = COALESCE(?, rounds),
+        elapsed_ms = COALESCE(?, elapsed_ms),
+        stats = COALESCE(?, stats)
+    WHERE id = ?
+"""
+
+# Run before a batch of journal inserts: proves the session exists (rowcount) and
+# records the activity in the same transaction.
+TOUCH_FOR_APPEND = """
+    UPDATE sessions SET updated_at = MAX(updated_at, ?), notes_count = notes_count + ?
+    WHERE id = ?
+"""
+
+DELETE_SESSION = "DELETE FROM sessions WHERE id = ?"
+
+# Ids first, names second: an id always wins over a name that happens to look like it.
+RESOLVE = """
+    SELECT id FROM (
+        SELECT id, 0 AS rank FROM sessions WHERE id = ?
+        UNION ALL
+        SELECT id, 1 AS rank FROM sessions WHERE name = ?
+    ) ORDER BY rank LIMIT 1
+"""
+
+_SESSION_COLUMNS = """
+    id, name, strategy, status, created_at, updated_at, task_preview,
+    llm_calls, rounds, elapsed_ms, stats, notes_count
+"""
+
+SELECT_SESSION = f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?"
+
+
+def list_sessions(status_count: int | None) -> str:
+    """Newest first; ``status_count`` is the number of status parameters, or None for all."""
+    where = "" if status_count is None else f"WHERE status IN ({_marks(status_count)})"
+    return f"SELECT {_SESSION_COLUMNS} FROM sessions {where} ORDER BY created_at DESC, id DESC LIMIT ?"
+
+
+def finished_older_than(finished_count: int) -> str:
+    return f"""
+        SELECT id FROM sessions
+        WHERE status IN ({_marks(finished_count)}) AND updated_at < ?
+        ORDER BY updated_at, id
+    """
+
+
+def finished_beyond(finished_count: int) -> str:
+    """Finished sessions after the newest ``?`` of them (LIMIT -1 = no limit, SQLite idiom)."""
+    return f"""
+        SELECT id FROM sessions
+        WHERE status IN ({_marks(finished_count)})
+        ORDER BY updated_at DESC, id DESC
+        LIMIT -1 OFFSET ?
+    """
+
+
+def stats_rows(finished_count: int, *, by_strategy: bool, since: bool) -> str:
+    """``(strategy, stats)`` of finished sessions that have stats, optionally filtered."""
+    where = [f"status IN ({_marks(finished_count)})", "stats IS NOT NULL"]
+    if by_strategy:
+        where.append("COALESCE(strategy, 'unknown') = ?")
+    if since:
+        where.append("updated_at >= ?")
+    return f"SELECT strategy, stats FROM sessions WHERE {' AND '.join(where)} ORDER BY created_at, id"
+
+
+# --- journal ------------------------------------------------------------------------------
+
+INSERT_ENTRY = "INSERT INTO journal (session_id, kind, data, at) VALUES (?, ?, ?, ?)"
+FIRST_SEQ = "SELECT MIN(seq) FROM journal WHERE session_id = ?"
+DELETE_TAIL = "DELETE FROM journal WHERE session_id = ? AND seq >= ?"
+RECOUNT_NOTES = """
+    UPDATE sessions SET notes_count = (
+        SELECT COUNT(*) FROM journal WHERE journal.session_id = sessions.id AND kind = 'note'
+    ) WHERE id = ?
+"""
+
+
+def select_entries(kind_count: int | None, *, limited: bool) -> str:
+    """Entries after a seq, in seq order; parameters: session_id, after_seq, kinds…, [limit]."""
+    kinds = "" if kind_count is None else f"AND kind IN ({_marks(kind_count)})"
+    limit = "LIMIT ?" if limited else ""
+    return f"""
+        SELECT seq, kind, data, at FROM journal
+        WHERE session_id = ? AND seq > ? {kinds}
+        ORDER BY seq {limit}
+    """
+
+
+def count_entries(kind_count: int | None) -> str:
+    kinds = "" if kind_count is None else f"AND kind IN ({_marks(kind_count)})"
+    return f"SELECT COUNT(*) FROM journal WHERE session_id = ? {kinds}"
+
+
+# --- metadata -----------------------------------------------------------------------------
+
+UPSERT_METADATA = """
+    INSERT INTO metadata (session_id, key, value) VALUES (?, ?, ?)
+    ON CONFLICT (session_id, key) DO UPDATE SET value = excluded.value
+"""
+SELECT_METADATA = "SELECT key, value FROM metadata WHERE session_id = ? ORDER BY key"

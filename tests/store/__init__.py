@@ -1,0 +1,1 @@
+"""Tests for the SQLite session store (real files in tmp_path)."""
