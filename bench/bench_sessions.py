@@ -20,73 +20,46 @@ This is a measuring script, not a test: it checks that the server answers as exp
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import statistics
 import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict, dataclass
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import anyio
 import orjson
 import psutil
-from lupa import lua54
 from mcp import Client, StdioServerParameters
 
 from alc_mcp.config import Config
 from alc_mcp.server.app import build_server
+from common import (
+    BenchError,
+    LatencyStats,
+    call,
+    cancel,
+    machine_facts,
+    positive,
+    print_machine,
+    sample_continue,
+    start_paused,
+    timed_ms,
+)
 
-#: Pauses on every iteration, so each alc_continue pauses again and never completes.
-LOOP_SCRIPT = 'local i = 0 while true do i = i + 1; alc.llm("q" .. i) end'
-ANSWER = "ok"
 KIB = 1024
 #: How long to wait for session threads to exit after cancelling them.
 SETTLE_SECONDS = 10.0
 
 
-class BenchError(RuntimeError):
-    """The server did not answer the way the benchmark relies on."""
-
-
 # --- talking to the server ---------------------------------------------------------
 
 
-async def call(client: Client, tool: str, **arguments: Any) -> Any:
-    """Call a tool that must succeed; return its parsed JSON text."""
-    result = await client.call_tool(tool, arguments)
-    text = result.content[0].text  # type: ignore[union-attr]
-    if result.is_error:
-        raise BenchError(f"{tool} failed: {text}")
-    return orjson.loads(text)
-
-
-async def call_paused(client: Client, tool: str, **arguments: Any) -> str:
-    """Call a tool that must leave the session paused; return the session id."""
-    payload = await call(client, tool, **arguments)
-    if payload.get("status") != "needs_response":
-        raise BenchError(f"{tool}: expected needs_response, got {payload}")
-    return str(payload["session_id"])
-
-
-async def start_paused(client: Client) -> str:
-    return await call_paused(client, "alc_run", code=LOOP_SCRIPT)
-
-
-async def cancel(client: Client, session_id: str) -> None:
-    payload = await call(client, "alc_cancel", session_id=session_id)
-    if payload.get("status") != "cancelled":
-        raise BenchError(f"alc_cancel: expected cancelled, got {payload}")
-
-
-def stdio_parameters(home: Path) -> StdioServerParameters:
+def stdio_parameters(home: Path, **env: str) -> StdioServerParameters:
     return StdioServerParameters(
-        command=sys.executable, args=["-m", "alc_mcp.cli"], env={"ALC_HOME": str(home)}
+        command=sys.executable, args=["-m", "alc_mcp.cli"], env={"ALC_HOME": str(home), **env}
     )
 
 
@@ -97,40 +70,12 @@ async def inprocess_client(home: Path) -> AsyncIterator[Client]:
 
 
 @asynccontextmanager
-async def stdio_client(home: Path) -> AsyncIterator[Client]:
-    async with Client(stdio_parameters(home)) as client:
+async def stdio_client(home: Path, **env: str) -> AsyncIterator[Client]:
+    async with Client(stdio_parameters(home, **env)) as client:
         yield client
 
 
 # --- latency -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class LatencyStats:
-    samples: int
-    median_ms: float
-    p90_ms: float
-    min_ms: float
-    max_ms: float
-    mean_ms: float
-
-    @classmethod
-    def of(cls, samples_ms: Sequence[float]) -> LatencyStats:
-        deciles = statistics.quantiles(samples_ms, n=10, method="inclusive")
-        return cls(
-            samples=len(samples_ms),
-            median_ms=statistics.median(samples_ms),
-            p90_ms=deciles[8],
-            min_ms=min(samples_ms),
-            max_ms=max(samples_ms),
-            mean_ms=statistics.fmean(samples_ms),
-        )
-
-
-async def timed_ms(action: Awaitable[Any]) -> tuple[float, Any]:
-    started = time.perf_counter()
-    value = await action
-    return (time.perf_counter() - started) * 1000.0, value
 
 
 async def sample_run(client: Client, rounds: int, warmup: int) -> list[float]:
@@ -141,20 +86,6 @@ async def sample_run(client: Client, rounds: int, warmup: int) -> list[float]:
         await cancel(client, session_id)
         if index >= warmup:
             samples.append(elapsed)
-    return samples
-
-
-async def sample_continue(client: Client, rounds: int, warmup: int) -> list[float]:
-    """Time alc_continue → needs_response on one session that pauses forever."""
-    session_id = await start_paused(client)
-    samples: list[float] = []
-    for index in range(warmup + rounds):
-        elapsed, _ = await timed_ms(
-            call_paused(client, "alc_continue", session_id=session_id, response=ANSWER)
-        )
-        if index >= warmup:
-            samples.append(elapsed)
-    await cancel(client, session_id)
     return samples
 
 
@@ -239,7 +170,8 @@ async def settle(process: psutil.Process, threads: int) -> None:
 async def measure_memory(sessions: int, concurrency: int) -> MemoryReport:
     known = {child.pid for child in psutil.Process().children()}
     with tempfile.TemporaryDirectory(prefix="alc-bench-") as home:
-        async with stdio_client(Path(home)) as client:
+        # Raise the live-VM cap so no session hibernates: the measure is RSS per live VM.
+        async with stdio_client(Path(home), ALC_MAX_LIVE_SESSIONS=str(sessions + 1)) as client:
             server = server_process(known)
             idle_threads = server.num_threads()
             # One session first, so lazy imports and first-use allocations are in the baseline.
@@ -252,8 +184,8 @@ async def measure_memory(sessions: int, concurrency: int) -> MemoryReport:
             )
             paused = ProcessSample.of(server)
             info = await call(client, "alc_info")
-            if info["sessions"]["active"] != sessions:
-                raise BenchError(f"expected {sessions} active sessions, alc_info says {info['sessions']}")
+            if info["sessions"]["live"] != sessions:
+                raise BenchError(f"expected {sessions} live sessions, alc_info says {info['sessions']}")
 
             cancel_ms, _ = await timed_ms(for_each(ids, concurrency, lambda sid: cancel(client, sid)))
             await settle(server, threads=before.threads)
@@ -270,27 +202,6 @@ async def measure_memory(sessions: int, concurrency: int) -> MemoryReport:
 
 
 # --- report ------------------------------------------------------------------------
-
-
-def machine_facts() -> dict[str, Any]:
-    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    return {
-        "python": platform.python_version(),
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "cpu_affinity": affinity,
-        "lua": lua54.LuaRuntime().lua_implementation,
-        "lupa": version("lupa"),
-        "mcp": version("mcp"),
-        "alc_mcp": version("alc-mcp"),
-    }
-
-
-def print_machine(facts: dict[str, Any]) -> None:
-    print("Machine")
-    for key, value in facts.items():
-        print(f"  {key:<15} {value}")
 
 
 def print_latency(latency: dict[str, dict[str, LatencyStats]], rounds: int, warmup: int) -> None:
@@ -345,13 +256,6 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         },
         "memory": memory.to_json(),
     }
-
-
-def positive(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive integer")
-    return value
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

@@ -1,162 +1,49 @@
 """Layer 0: the ``alc.*`` functions implemented in Python.
 
-Each function is a Python callback wrapped into a genuine Lua function by the
-sandbox (``type(alc.llm) == "function"``, as packages feature-test). Callbacks never
-raise into Lua: they return ``(True, ...)``, ``(False, message)`` for an ordinary Lua
-error, or ``(None, message)`` for a fatal one, and the Lua wrapper raises. That keeps
-errors plain strings with the caller's line, and keeps Python exceptions (which Lua
-would see as opaque userdata) out of the script.
+Each function is a Python callback (see ``luaargs.lua_callback``) wrapped into a
+genuine Lua function by the sandbox (``type(alc.llm) == "function"``, as packages
+feature-test). The core (LLM, JSON, logs, time, progress, budget, stats) is here; the
+rest of the library lives in ``engine/stdlib`` modules, one per area.
 """
 
 from __future__ import annotations
 
-import functools
-import math
-import sys
-import traceback
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Any
 
-from lupa import lua54
-
-from alc_mcp.domain.query import DEFAULT_MAX_TOKENS, LlmQuery, batch_id
-from alc_mcp.engine.effects import Effects
-from alc_mcp.engine.errors import BridgeError, BudgetExceeded, FatalError
-from alc_mcp.engine.luajson import LuaJson, LuaNull, LuaValueError
-
-MAX_U32 = 2**32 - 1
-
-
-class SessionPort(Protocol):
-    """What the bridge needs from its session. Called on the session thread; the
-    implementation is responsible for its own locking."""
-
-    def log(self, level: str, source: str, message: str) -> None: ...
-
-    def record_stat(self, key: str, value: Any) -> None: ...
-
-    def get_stat(self, key: str) -> tuple[bool, Any]: ...
-
-    def set_progress(self, step: int, total: int, message: str | None) -> None: ...
-
-    def check_budget(self) -> str | None: ...
-
-    def budget_remaining(self) -> dict[str, Any] | None: ...
-
-
-Callback = Callable[..., tuple[Any, ...]]
-
-
-def lua_callback(name: str) -> Callable[[Callable[..., Any]], Callback]:
-    """Adapt a Python function to the (ok, ...) protocol the Lua wrapper expects."""
-
-    def decorate(fn: Callable[..., Any]) -> Callback:
-        @functools.wraps(fn)
-        def call(*args: Any) -> tuple[Any, ...]:
-            try:
-                result = fn(*args)
-            except FatalError as exc:
-                return (None, str(exc).encode())
-            except BudgetExceeded as exc:
-                return (False, str(exc).encode())
-            except (BridgeError, LuaValueError) as exc:
-                return (False, f"{name}: {exc}".encode())
-            except Exception as exc:  # a bug of ours must not look like userdata garbage in Lua
-                traceback.print_exc(file=sys.stderr)
-                return (False, f"{name}: internal error: {type(exc).__name__}: {exc}".encode())
-            if isinstance(result, tuple):
-                return (True, *result)
-            return (True, result)
-
-        return call
-
-    return decorate
-
-
-def lua_type_name(value: Any) -> str:
-    if value is None:
-        return "nil"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, bytes):
-        return "string"
-    if isinstance(value, LuaNull):
-        return "userdata"
-    kind = lua54.lua_type(value)
-    return kind if kind is not None else "userdata"
-
-
-def lua_number_text(value: float) -> str:
-    """How Lua 5.4's tostring renders a float (``3.0``, ``0.1``, ``1e+100``)."""
-    if math.isnan(value):
-        return "nan" if math.copysign(1.0, value) > 0 else "-nan"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    text = f"{value:.14g}"
-    if all(ch in "-0123456789" for ch in text):
-        text += ".0"
-    return text
-
-
-def as_text(value: Any, what: str) -> str:
-    """Lua's string coercion: strings as they are, numbers as Lua prints them."""
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float):
-        return lua_number_text(value)
-    raise BridgeError(f"{what} must be a string, got {lua_type_name(value)}")
-
-
-def as_count(value: Any, what: str) -> int:
-    """A non-negative integer (integral floats accepted, like Lua's own conversion)."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    raise BridgeError(f"{what} must be a non-negative integer, got {_describe(value)}")
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return f"{lua_type_name(value)} {value!r}"
-    return lua_type_name(value)
-
-
-def _is_table(value: Any) -> bool:
-    return (
-        value is not None
-        and not isinstance(value, bytes | int | float | bool | LuaNull)
-        and (lua54.lua_type(value) == "table")
-    )
-
-
-def _truthy(value: Any) -> bool:
-    return value is not None and value is not False
-
-
-def _max_tokens(value: Any) -> int:
-    """Option fields of the wrong type fall back to the default, as in algocline."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_U32:
-        return value
-    return DEFAULT_MAX_TOKENS
+from alc_mcp.domain.query import LlmQuery, batch_id
+from alc_mcp.engine.errors import BridgeError
+from alc_mcp.engine.luaargs import (
+    Callback,
+    as_count,
+    as_text,
+    is_table,
+    lua_callback,
+    lua_type_name,
+    max_tokens_option,
+    truthy,
+)
+from alc_mcp.engine.port import BridgeContext
+from alc_mcp.engine.stdlib import MODULES
 
 
 class Bridge:
     """The Layer 0 ``alc`` table for one VM."""
 
-    def __init__(self, json: LuaJson, port: SessionPort, effects: Effects) -> None:
-        self.json = json
-        self.port = port
-        self.effects = effects
+    def __init__(self, context: BridgeContext) -> None:
+        self.context = context
+        self.json = context.json
+        self.port = context.port
+        self.effects = context.effects
 
     def functions(self) -> dict[str, Callback]:
         """Name → callback for every Layer 0 function (dots name sub-tables)."""
+        functions = self._core()
+        for module in MODULES:
+            functions.update(module.functions(self.context))
+        return functions
+
+    def _core(self) -> dict[str, Callback]:
         return {
             "llm": self.llm,
             "llm_batch": self.llm_batch,
@@ -176,16 +63,16 @@ class Bridge:
         text = as_text(prompt, what)
         if opts is None:
             return LlmQuery(id=query_id, prompt=text)
-        if not _is_table(opts):
+        if not is_table(opts):
             raise BridgeError(f"options must be a table, got {lua_type_name(opts)}")
         system = opts[b"system"]
         return LlmQuery(
             id=query_id,
             prompt=text,
             system=system.decode("utf-8", "replace") if isinstance(system, bytes) else None,
-            max_tokens=_max_tokens(opts[b"max_tokens"]),
-            grounded=_truthy(opts[b"grounded"]),
-            underspecified=_truthy(opts[b"underspecified"]),
+            max_tokens=max_tokens_option(opts[b"max_tokens"]),
+            grounded=truthy(opts[b"grounded"]),
+            underspecified=truthy(opts[b"underspecified"]),
         )
 
     def _ask(self, queries: Sequence[LlmQuery]) -> list[str]:
@@ -199,7 +86,7 @@ class Bridge:
 
     @lua_callback("alc.llm_batch")
     def llm_batch(self, items: Any = None) -> Any:
-        if not _is_table(items):
+        if not is_table(items):
             raise BridgeError(f"items must be an array of {{prompt=...}} tables, got {lua_type_name(items)}")
         count = len(items)
         if count == 0:
@@ -207,7 +94,7 @@ class Bridge:
         queries = []
         for index in range(1, count + 1):
             item = items[index]
-            if not _is_table(item):
+            if not is_table(item):
                 raise BridgeError(f"item {index} must be a table with a prompt, got {lua_type_name(item)}")
             prompt = item[b"prompt"]
             if prompt is None:

@@ -24,7 +24,7 @@ import anyio
 import anyio.from_thread
 from anyio.lowlevel import current_token
 
-from alc_mcp.domain.journal import JournalEntry, JournalEvent, Started
+from alc_mcp.domain.journal import Finished, JournalEntry, JournalEvent, Started
 from alc_mcp.engine.clock import now_ms
 
 T = TypeVar("T")
@@ -130,14 +130,30 @@ class SessionRecorder:
         if self._store is not None and self._writer is not None:
             self._writer.submit(partial(self._store.append, self.session_id, [(at or now_ms(), event)]))
 
-    async def commit(self, *events: JournalEvent, at: int | None = None) -> None:
-        """Write events and wait until they are durable."""
+    async def commit(self, *events: JournalEvent, at: int | None = None, **summary: Any) -> None:
+        """Write events (and, with ``summary``, the session row) and wait until they are
+        durable: a single trip through the writer thread."""
         if self._store is not None and self._writer is not None:
-            stamp = at or now_ms()
-            await self._writer.call(
-                partial(self._store.append, self.session_id, [(stamp, e) for e in events])
-            )
+            entries = [(at or now_ms(), event) for event in events]
+            await self._writer.call(partial(self._write, entries, summary))
 
-    async def update(self, **summary: Any) -> None:
-        if self._store is not None and self._writer is not None:
-            await self._writer.call(partial(self._store.update_session, self.session_id, **summary))
+    def _write(self, entries: list[tuple[int, JournalEvent]], summary: dict[str, Any]) -> None:
+        assert self._store is not None
+        if entries:
+            self._store.append(self.session_id, entries)
+        if summary:
+            self._store.update_session(self.session_id, **summary)
+
+    async def finish(self, finished: Finished, at: int) -> None:
+        """Journal the end of the session and record its outcome on the session row."""
+        auto = (finished.stats or {}).get("auto", {})
+        await self.commit(
+            finished,
+            at=at,
+            status=finished.phase,
+            updated_at=at,
+            llm_calls=auto.get("llm_calls"),
+            rounds=auto.get("rounds"),
+            elapsed_ms=auto.get("elapsed_ms"),
+            stats=finished.stats,
+        )

@@ -32,8 +32,10 @@ from alc_mcp.domain.pending_filter import PendingFilter
 from alc_mcp.domain.state import Phase
 from alc_mcp.engine.clock import now_ms
 from alc_mcp.engine.journal import JournalWriter, SessionRecorder, Store
+from alc_mcp.engine.packages import PackageResolver
 from alc_mcp.engine.session import Answer, Session, SessionBusy, SessionError, SessionFinished, build_snapshot
 from alc_mcp.engine.worker import Program
+from alc_mcp.store.shared import MemoryState, SharedState
 
 T = TypeVar("T")
 
@@ -80,6 +82,8 @@ class SessionRegistry:
         self.config = config
         self.store = store if writer is not None else None
         self.writer = writer
+        self.shared: SharedState = self.store if self.store is not None else MemoryState()  # type: ignore[assignment]
+        self.resolver = PackageResolver.from_dirs(config.packages_path, config.home)
         self._sessions: dict[str, Session] = {}
         self._dormant: dict[str, Dormant] = {}
         self._reviving: dict[str, anyio.Event] = {}
@@ -110,6 +114,7 @@ class SessionRegistry:
 
     async def start(self, program: Program, *, strategy: str | None = None) -> tuple[str, FeedResult]:
         session_id = new_session_id()
+        started_at = now_ms()
         name = None
         if self.store is not None:
             started = Started(program.source, program.chunkname, program.ctx, strategy)
@@ -118,7 +123,7 @@ class SessionRegistry:
                     self.store.create_session,
                     session_id,
                     started,
-                    now_ms(),
+                    started_at,
                     task_preview=task_preview(program),
                 )
             )
@@ -129,8 +134,11 @@ class SessionRegistry:
             self.config.limits,
             current_token(),
             self._recorder(session_id),
+            self.shared,
+            self.resolver,
             name=name,
             strategy=strategy,
+            started_at=started_at,
         )
         self._sessions[session_id] = session
         session.start()
@@ -166,43 +174,34 @@ class SessionRegistry:
         now = now_ms()
         history.metrics.on_finished(now)
         stats = history.metrics.stats_json(now)
-        recorder = self._recorder(session_id)
-        await recorder.commit(Finished(Phase.CANCELLED.value, stats=stats), at=now)
-        auto = stats["auto"]
-        await recorder.update(
-            status="cancelled",
-            updated_at=now,
-            llm_calls=auto["llm_calls"],
-            rounds=auto["rounds"],
-            elapsed_ms=auto["elapsed_ms"],
-            stats=stats,
-        )
+        await self._recorder(session_id).finish(Finished(Phase.CANCELLED.value, stats=stats), now)
         self._dormant.pop(session_id, None)
         return Cancelled(stats)
 
     async def rewind(self, key: str, query_index: int) -> FeedResult:
-        """Forget everything from the given answered query on, and pause there again."""
+        """Forget everything from the given answered query on, and pause there again.
+
+        Everything is checked before anything changes: a refused rewind leaves the
+        session exactly as it was."""
         if self.store is None:
             raise SessionError("rewind needs the session journal, but durability is off (see alc_info)")
         session_id = await self.resolve(key)
         session = self._sessions.get(session_id)
-        if session is not None:
-            if session.phase is Phase.RUNNING:
-                raise SessionBusy(f"session '{session_id}' is running; wait until it pauses, then rewind")
-            session.close()
-            self._sessions.pop(session_id, None)
+        if session is not None and (session.phase is Phase.RUNNING or session.driving or session.feeding):
+            raise SessionBusy(f"session '{session_id}' is running; wait until it pauses, then rewind")
         row = await self.read(partial(self.store.get_session, session_id))  # type: ignore[attr-defined]
         if row is None:
             raise self._not_found(session_id)
-        history = fold(await self.read(partial(self.store.journal, session_id)))
-        answered = history.answered
+        answered = fold(await self.read(partial(self.store.journal, session_id))).answered
         if not 0 <= query_index < len(answered):
             raise SessionError(
                 f"query_index {query_index} is out of range: session '{session_id}' has {len(answered)} "
                 f"answered queries (0..{len(answered) - 1}); alc_log_view lists them"
             )
-        target = answered[query_index]
-        await self.read(partial(self.store.truncate_from, session_id, target.seq))
+        if session is not None:
+            session.close()
+            self._sessions.pop(session_id, None)
+        await self.read(partial(self.store.truncate_from, session_id, answered[query_index].seq))
         await self.read(partial(self.store.update_session, session_id, status="paused", updated_at=now_ms()))
         self._finished.pop(session_id, None)
         self._dormant[session_id] = Dormant(session_id, row.name, row.strategy, now_ms())
@@ -244,6 +243,8 @@ class SessionRegistry:
                 self.config.limits,
                 current_token(),
                 self._recorder(session_id),
+                self.shared,
+                self.resolver,
                 name=dormant.name,
                 strategy=started.strategy,
                 history=history,

@@ -31,10 +31,13 @@ OUT_OF_MEMORY = "not enough memory"
 SANDBOX_CHUNK = "=[alc sandbox]"
 
 
+_PLUMBING = ("[alc sandbox]", "[alc require]", "raw_xpcall")
+
+
 def clean_traceback(message: str) -> str:
     """Drop the sandbox's own frames from a Lua error message with traceback."""
     lines = message.split("\n")
-    kept = [line for line in lines if "[alc sandbox]" not in line and "raw_xpcall" not in line]
+    kept = [line for line in lines if not any(mark in line for mark in _PLUMBING)]
     return "\n".join(kept)
 
 

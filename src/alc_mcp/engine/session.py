@@ -38,8 +38,11 @@ from alc_mcp.engine.events import (
     WorkerEvent,
 )
 from alc_mcp.engine.journal import SessionRecorder
+from alc_mcp.engine.packages import PackageResolver
 from alc_mcp.engine.sandbox import LimitMonitor, time_limit_message
+from alc_mcp.engine.stdlib.state import namespace_of
 from alc_mcp.engine.worker import LuaWorker, Program, WorkerGone
+from alc_mcp.store.shared import SharedState
 
 #: Extra seconds the loop waits beyond ALC_MAX_RUN_SECONDS before it stops waiting for
 #: a thread stuck inside a C function (where the Lua hook cannot fire).
@@ -110,10 +113,13 @@ class Session:
         limits: Limits,
         token: EventLoopToken,
         recorder: SessionRecorder,
+        shared: SharedState,
+        resolver: PackageResolver,
         *,
         name: str | None = None,
         strategy: str | None = None,
         history: History | None = None,
+        started_at: int | None = None,
     ) -> None:
         self.id = session_id
         self.name = name
@@ -125,7 +131,7 @@ class Session:
         self._feed_lock = anyio.Lock()
         self.state = ExecutionState()
         if history is None:
-            self.metrics = ExecutionMetrics(now_ms(), Budget.from_ctx(program.ctx))
+            self.metrics = ExecutionMetrics(started_at or now_ms(), Budget.from_ctx(program.ctx))
         else:
             self.metrics = history.metrics
             self.metrics.custom.clear()  # the replay records them again, in order
@@ -142,6 +148,9 @@ class Session:
             limits,
             name=f"alc-{session_id}",
             effects_factory=self._make_effects,
+            shared=shared,
+            namespace=namespace_of(program.ctx),
+            resolver=resolver,
         )
 
     def _make_effects(self, pause: Callable[[PauseRequest], list[str]], monitor: LimitMonitor) -> Effects:
@@ -241,9 +250,18 @@ class Session:
                 self.state.feed(query_id, response)
             llm_calls, rounds = self.metrics.llm_calls, self.metrics.rounds
         if not request.recorded:
-            await self.recorder.commit(Asked(request.queries), at=at)
-            await self.recorder.update(status="paused", updated_at=at, llm_calls=llm_calls, rounds=rounds)
-        return Paused(request.queries)
+            await self.recorder.commit(
+                Asked(request.queries),
+                at=at,
+                status="paused",
+                updated_at=at,
+                llm_calls=llm_calls,
+                rounds=rounds,
+            )
+        # A pause rebuilt by replay may be partly answered already: show only what is
+        # still open, so the host is never asked to answer a question twice.
+        answered = {query_id for query_id, _ in request.prefed}
+        return Paused(tuple(q for q in request.queries if q.id not in answered))
 
     async def _finish(self, event: ScriptReturned | ScriptFailed | ScriptCancelled) -> FeedResult:
         now = now_ms()
@@ -266,17 +284,8 @@ class Session:
             result = Failed(self.state.error or "")
         else:
             result = Cancelled(stats)
-        await self.recorder.commit(
-            Finished(phase.value, result=self.state.result, error=self.state.error, stats=stats), at=now
-        )
-        auto = stats["auto"]
-        await self.recorder.update(
-            status=phase.value,
-            updated_at=now,
-            llm_calls=auto["llm_calls"],
-            rounds=auto["rounds"],
-            elapsed_ms=auto["elapsed_ms"],
-            stats=stats,
+        await self.recorder.finish(
+            Finished(phase.value, result=self.state.result, error=self.state.error, stats=stats), now
         )
         self.final = result
         self._finished.set()

@@ -15,19 +15,29 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
 from lupa import lua54
 
 from alc_mcp.config import Limits
-from alc_mcp.engine.bridge import Bridge, SessionPort
+from alc_mcp.engine.bridge import Bridge
 from alc_mcp.engine.effects import Effects
 from alc_mcp.engine.errors import FatalError
 from alc_mcp.engine.events import PauseRequest, ScriptCancelled, ScriptFailed, ScriptReturned, WorkerEvent
+from alc_mcp.engine.luaargs import as_text, lua_callback
 from alc_mcp.engine.luajson import LuaJson, LuaValueError
+from alc_mcp.engine.packages import ModuleNotFound, PackageError, PackageResolver
+from alc_mcp.engine.port import BridgeContext, SessionPort
 from alc_mcp.engine.sandbox import LimitMonitor, SandboxHost, clean_traceback, install_sandbox, new_runtime
+from alc_mcp.store.shared import SharedState
 
 CANCELLED = "session cancelled by the host"
+
+#: Layer 1: the part of ``alc.*`` written in Lua on top of Layer 0 (our own code).
+PRELUDE_SOURCE = resources.files("alc_mcp.engine").joinpath("lua/prelude.lua").read_bytes()
+PRELUDE_CHUNK = "=[alc prelude]"
+REQUIRE_SOURCE = resources.files("alc_mcp.engine").joinpath("lua/require.lua").read_bytes()
 _CANCEL = object()
 
 
@@ -65,7 +75,13 @@ class LuaWorker:
         *,
         name: str,
         effects_factory: EffectsFactory,
+        shared: SharedState,
+        namespace: str,
+        resolver: PackageResolver,
     ) -> None:
+        self._shared = shared
+        self._namespace = namespace
+        self._resolver = resolver
         self._program = program
         self._port = port
         self._post = post
@@ -85,6 +101,10 @@ class LuaWorker:
         """Stop the script: at its next hook check if running, at once if paused."""
         self.monitor.stop(reason)
         self._inbox.put(_CANCEL)
+
+    def run_here(self) -> None:
+        """Run the program on the calling thread instead of a new one."""
+        self._main()
 
     def join(self, timeout: float | None = None) -> bool:
         self._thread.join(timeout)
@@ -138,7 +158,8 @@ class LuaWorker:
         return ScriptFailed(explained if explained != message else f"lua error: {message}")
 
     def _install_globals(self, runtime: lua54.LuaRuntime, api: Any, json: LuaJson) -> None:
-        bridge = Bridge(json, self._port, self.effects)
+        context = BridgeContext(runtime, json, self._port, self.effects, self._shared, self._namespace)
+        bridge = Bridge(context)
         lua_globals = runtime.globals()
         alc = runtime.table()
         for name, callback in bridge.functions().items():
@@ -152,6 +173,20 @@ class LuaWorker:
             target[leaf.encode()] = api.wrap(callback)
         lua_globals[b"alc"] = alc
         lua_globals[b"ctx"] = json.to_lua(self._program.ctx)
+        runtime.execute(REQUIRE_SOURCE, api.wrap(self._find_module), name="=[alc require]")
+        runtime.execute(PRELUDE_SOURCE, name=PRELUDE_CHUNK)
+
+    @lua_callback("require")
+    def _find_module(self, name: Any = None) -> tuple[bytes | None, bytes, bool]:
+        """(source, chunkname), or (nil, message, refused): a missing module lets
+        Lua's other searchers have their say; a refused name stops require."""
+        try:
+            module = self._resolver.find(as_text(name, "module name"))
+        except ModuleNotFound as exc:
+            return None, str(exc).encode(), False
+        except PackageError as exc:
+            return None, str(exc).encode(), True
+        return module.source, module.chunkname.encode(), False
 
     def _sandbox_host(self) -> SandboxHost:
         port = self._port

@@ -30,6 +30,8 @@ from alc_mcp.domain.pending_filter import PendingFilterError, parse_pending_filt
 from alc_mcp.domain.query import TokenUsage
 from alc_mcp.domain.state import FeedError
 from alc_mcp.engine.archive import Archive
+from alc_mcp.engine.catalog import PackageCatalog
+from alc_mcp.engine.packages import ModuleNotFound, PackageError
 from alc_mcp.engine.registry import SessionRegistry
 from alc_mcp.engine.session import Answer, SessionError
 from alc_mcp.engine.worker import Program
@@ -61,6 +63,7 @@ def build_server(config: Config | None = None) -> MCPServer:
     durability = open_durability(config)
     registry = SessionRegistry(config, durability.store, durability.writer)
     archive = Archive(registry, unavailable_reason=durability.reason)
+    catalog = PackageCatalog(registry)
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer) -> AsyncIterator[None]:
@@ -89,6 +92,30 @@ def build_server(config: Config | None = None) -> MCPServer:
         session_id, result = await registry.start(program)
         return dumps_compact(feed_result_json(result, session_id))
 
+    @server.tool(description=texts.ALC_ADVICE, annotations=local, structured_output=False)
+    async def alc_advice(
+        strategy: str = Field(
+            description='Package to run, e.g. "cot", "sc", "panel", or any installed package.'
+        ),
+        task: OptionalText = _text("The task or question to work on (becomes ctx.task)."),
+        opts: Any = Field(default=None, description="Strategy options, merged into ctx (a JSON object)."),
+    ) -> str:
+        try:
+            registry.resolver.find(strategy)
+        except ModuleNotFound as exc:
+            raise ToolError(
+                f"Package '{strategy}' not found. Searched:\n\t{exc}\nInstall it with alc_pkg_install "
+                "or list what is available with alc_pkg_list."
+            ) from None
+        except PackageError as exc:
+            raise ToolError(str(exc)) from None
+        ctx = dict(opts) if isinstance(opts, dict) else {}
+        if task is not None:
+            ctx["task"] = task
+        program = Program(f"local pkg = require({strategy!r})\nreturn pkg.run(ctx)", "=alc_advice", ctx)
+        session_id, result = await registry.start(program, strategy=strategy)
+        return dumps_compact(feed_result_json(result, session_id))
+
     @server.tool(description=texts.ALC_CONTINUE, annotations=local, structured_output=False)
     async def alc_continue(
         session_id: str = Field(description="Session ID returned by alc_run / alc_advice."),
@@ -111,6 +138,7 @@ def build_server(config: Config | None = None) -> MCPServer:
                 answers = [Answer(query_id, response, usage.domain() if usage else None)]
             else:
                 raise ToolError("Either 'response' or 'responses' must be provided")
+            session_id = await registry.resolve(session_id)
             result = await registry.feed(session_id, answers)
         except (SessionError, FeedError) as exc:
             raise ToolError(f"Continue failed: {exc}") from None
@@ -146,6 +174,7 @@ def build_server(config: Config | None = None) -> MCPServer:
         session_id: str = Field(description="Session to cancel (paused or running)."),
     ) -> str:
         try:
+            session_id = await registry.resolve(session_id)
             result = await registry.cancel(session_id)
         except SessionError as exc:
             raise ToolError(f"Cancel failed: {exc}") from None
@@ -216,11 +245,46 @@ def build_server(config: Config | None = None) -> MCPServer:
         except SessionError as exc:
             raise ToolError(str(exc)) from None
 
+    @server.tool(description=texts.ALC_PKG_LIST, annotations=read_only, structured_output=False)
+    async def alc_pkg_list() -> str:
+        return dumps_compact(await catalog.list())
+
+    @server.tool(
+        description=texts.ALC_PKG_INSTALL,
+        annotations=ToolAnnotations(destructive_hint=True, open_world_hint=True),
+        structured_output=False,
+    )
+    async def alc_pkg_install(
+        url: str = Field(
+            description="Local directory (absolute path) or git URL of a package or collection."
+        ),
+        name: OptionalText = _text("Install a single package under this name instead of its directory's."),
+    ) -> str:
+        try:
+            return dumps_compact(await catalog.install(url, name))
+        except PackageError as exc:
+            raise ToolError(str(exc)) from None
+
+    @server.tool(
+        description=texts.ALC_PKG_REMOVE,
+        annotations=ToolAnnotations(destructive_hint=True, open_world_hint=False),
+        structured_output=False,
+    )
+    async def alc_pkg_remove(name: str = Field(description="Package installed in ALC_HOME/packages.")) -> str:
+        try:
+            return dumps_compact(await catalog.remove(name))
+        except PackageError as exc:
+            raise ToolError(str(exc)) from None
+
     @server.tool(description=texts.ALC_INFO, annotations=read_only, structured_output=False)
     async def alc_info() -> str:
         return dumps_pretty(
             server_info(
-                config, live_sessions=registry.live_count, known_sessions=len(registry), durability=durability
+                config,
+                live_sessions=registry.live_count,
+                known_sessions=len(registry),
+                durability=durability,
+                resolver=registry.resolver,
             )
         )
 

@@ -2,34 +2,23 @@
 
 from __future__ import annotations
 
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from lupa import lua54
 
 from alc_mcp import __version__
 from alc_mcp.config import Config
+from alc_mcp.engine.packages import PackageResolver
 from alc_mcp.server.durability import Durability
 
 
-def bundled_strategies_dir() -> Path:
-    """Strategies ship inside the wheel; in a source checkout they sit at the top level."""
-    packaged = Path(str(resources.files("alc_mcp"))) / "strategies"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parents[3] / "strategies"
-
-
-def search_paths(config: Config) -> list[dict[str, str]]:
-    paths = [{"path": str(p), "source": "ALC_PACKAGES_PATH"} for p in config.packages_path]
-    paths.append({"path": str(config.home / "packages"), "source": "ALC_HOME"})
-    paths.append({"path": str(bundled_strategies_dir()), "source": "bundled"})
-    return paths
-
-
 def server_info(
-    config: Config, *, live_sessions: int, known_sessions: int, durability: Durability
+    config: Config,
+    *,
+    live_sessions: int,
+    known_sessions: int,
+    durability: Durability,
+    resolver: PackageResolver,
 ) -> dict[str, Any]:
     return {
         "version": __version__,
@@ -45,5 +34,5 @@ def server_info(
         },
         "durability": durability.to_json(),
         "paths": {"home": str(config.home)},
-        "search_paths": search_paths(config),
+        "search_paths": [root.to_json() for root in resolver.roots],
     }

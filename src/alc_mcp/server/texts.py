@@ -75,3 +75,24 @@ calls, rounds) and totals (characters and tokens). Filter by strategy or last N 
 ALC_LOG_DELETE = """\
 Delete a session and its whole journal for good (paused sessions can no longer be
 continued). Finished sessions are otherwise kept for ALC_RETENTION_DAYS (30 by default)."""
+
+ALC_ADVICE = """\
+Apply a strategy package to a task (task is optional): runs require(strategy).run(ctx) with
+ctx = opts plus task, and returns like alc_run (needs_response … completed; the result is the
+whole ctx the strategy returns, with its answer in result.result). Bundled strategies include
+"cot", "sc", "reflect", "panel", "triad", "rank", "ucb", "cove", "factscore", "decompose",
+"distill", "cod", "sot", "maieutic", "calibrate"; alc_pkg_list shows every installed package."""
+
+ALC_PKG_LIST = """\
+List the packages require() and alc_advice can use, in search order: name, version,
+description, category, where it comes from (ALC_PACKAGES_PATH, ALC_HOME or bundled), and
+whether it is active or shadowed by an earlier package of the same name."""
+
+ALC_PKG_INSTALL = """\
+Install a package into ALC_HOME/packages from a local directory or a git URL (needs git).
+A source with init.lua at its root is one package; one with */init.lua is a collection.
+An existing package of the same name is replaced, and the result lists what was replaced."""
+
+ALC_PKG_REMOVE = """\
+Remove a package from ALC_HOME/packages (packages from ALC_PACKAGES_PATH or bundled ones are
+not touched)."""

@@ -59,6 +59,17 @@ MIGRATIONS: tuple[MigrationStep, ...] = (
         ) WITHOUT ROWID
         """,
     ),
+    # 2: alc.state, the key-value store shared by every session (one namespace per ctx._ns).
+    (
+        """
+        CREATE TABLE state (
+            ns     TEXT NOT NULL,
+            key    TEXT NOT NULL,
+            value  TEXT NOT NULL,
+            PRIMARY KEY (ns, key)
+        ) WITHOUT ROWID
+        """,
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -216,3 +227,15 @@ UPSERT_METADATA = """
     ON CONFLICT (session_id, key) DO UPDATE SET value = excluded.value
 """
 SELECT_METADATA = "SELECT key, value FROM metadata WHERE session_id = ? ORDER BY key"
+
+
+# --- alc.state -----------------------------------------------------------------------------
+
+STATE_GET = "SELECT value FROM state WHERE ns = ? AND key = ?"
+STATE_PUT = """
+    INSERT INTO state (ns, key, value) VALUES (?, ?, ?)
+    ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value
+"""
+STATE_PUT_NEW = "INSERT INTO state (ns, key, value) VALUES (?, ?, ?) ON CONFLICT (ns, key) DO NOTHING"
+STATE_KEYS = "SELECT key FROM state WHERE ns = ? ORDER BY key"
+STATE_DELETE = "DELETE FROM state WHERE ns = ? AND key = ?"

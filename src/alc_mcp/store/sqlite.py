@@ -43,6 +43,7 @@ from alc_mcp.domain.journal import (
 from alc_mcp.domain.state import Phase
 from alc_mcp.store import sql
 from alc_mcp.store.names import random_name
+from alc_mcp.store.shared import incremented
 from alc_mcp.store.stats import aggregate
 
 STATUSES: frozenset[str] = frozenset(phase.value for phase in Phase)
@@ -412,6 +413,39 @@ class SqliteStore:
         with self._reading("read session stats") as conn:
             rows = conn.execute(query, params).fetchall()
         return aggregate((name, orjson.loads(stats)) for name, stats in rows)
+
+    # --- alc.state (shared by every session) ---------------------------------------------
+
+    def state_get(self, ns: str, key: str) -> tuple[bool, Any]:
+        with self._reading("read shared state") as conn:
+            row = conn.execute(sql.STATE_GET, (ns, key)).fetchone()
+        return (False, None) if row is None else (True, orjson.loads(row[0]))
+
+    def state_set(self, ns: str, key: str, value: Any) -> None:
+        data = _dumps(value, f"the value of state key {key!r}")
+        with self._transaction("write shared state") as conn:
+            conn.execute(sql.STATE_PUT, (ns, key, data))
+
+    def state_keys(self, ns: str) -> list[str]:
+        with self._reading("list shared state") as conn:
+            return [row[0] for row in conn.execute(sql.STATE_KEYS, (ns,))]
+
+    def state_delete(self, ns: str, key: str) -> bool:
+        with self._transaction("delete shared state") as conn:
+            return conn.execute(sql.STATE_DELETE, (ns, key)).rowcount > 0
+
+    def state_set_nx(self, ns: str, key: str, value: Any) -> bool:
+        data = _dumps(value, f"the value of state key {key!r}")
+        with self._transaction("write shared state") as conn:
+            return conn.execute(sql.STATE_PUT_NEW, (ns, key, data)).rowcount > 0
+
+    def state_incr(self, ns: str, key: str, delta: float, default: float) -> float:
+        """Read, add and write in one transaction, so concurrent increments never collide."""
+        with self._transaction("increment shared state") as conn:
+            row = conn.execute(sql.STATE_GET, (ns, key)).fetchone()
+            value = incremented(key, None if row is None else orjson.loads(row[0]), delta, default)
+            conn.execute(sql.STATE_PUT, (ns, key, _dumps(value, f"state key {key!r}")))
+        return value
 
 
 def _entry(session_id: str, seq: int, kind: str, data: str, at: int) -> JournalEntry:

@@ -1,0 +1,92 @@
+"""The packages a user can ``require`` or run with ``alc_advice``: listing (with each
+package's ``M.meta``, read in the sandbox), installing and removing."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import anyio
+
+from alc_mcp.engine import installer
+from alc_mcp.engine.packages import PACKAGE_NAME, PackageResolver
+from alc_mcp.engine.registry import SessionRegistry
+from alc_mcp.engine.scratch import ScratchError, evaluate
+from alc_mcp.engine.worker import Program
+
+META_FIELDS = ("version", "description", "category")
+
+
+class PackageCatalog:
+    def __init__(self, registry: SessionRegistry) -> None:
+        self._registry = registry
+
+    @property
+    def resolver(self) -> PackageResolver:
+        return self._registry.resolver
+
+    @property
+    def packages_dir(self) -> Any:
+        return self._registry.config.home / "packages"
+
+    def _meta(self, name: str) -> dict[str, Any]:
+        program = Program(
+            f"local m = require('{name}')\nreturn type(m) == 'table' and m.meta or nil", "=[meta]"
+        )
+        registry = self._registry
+        meta = evaluate(
+            program, limits=registry.config.limits, shared=registry.shared, resolver=self.resolver
+        )
+        return meta if isinstance(meta, dict) else {}
+
+    async def read_meta(self, name: str) -> dict[str, Any]:
+        return await anyio.to_thread.run_sync(partial(self._meta, name))
+
+    async def list(self) -> dict[str, Any]:
+        entries = []
+        active: dict[str, str] = {}
+        for package in self.resolver.installed():
+            entry: dict[str, Any] = {
+                "name": package.name,
+                "path": str(package.directory),
+                "source": package.root.source,
+                "active": package.name not in active,
+            }
+            if not entry["active"]:
+                entry["shadowed_by"] = active[package.name]
+            active.setdefault(package.name, str(package.directory))
+            try:
+                meta = await self.read_meta(package.name) if entry["active"] else {}
+            except ScratchError as exc:
+                entry["error"] = f"failed to load meta: {exc}"
+                meta = {}
+            for key in META_FIELDS:
+                entry[key] = meta.get(key)
+            if "inputs" in meta:
+                entry["inputs"] = meta["inputs"]
+            origin = installer.installed_source(package.directory)
+            if origin is not None:
+                entry["installed_from"] = origin.get("source")
+            entries.append(entry)
+        return {"packages": entries, "search_paths": [root.to_json() for root in self.resolver.roots]}
+
+    async def install(self, url: str, name: str | None = None) -> dict[str, Any]:
+        report = await anyio.to_thread.run_sync(partial(installer.install, url, self.packages_dir, name))
+        result = report.to_json(self.packages_dir)
+        warnings = []
+        for package in report.installed:
+            try:
+                await self.read_meta(package)
+            except ScratchError as exc:
+                warnings.append(f"{package}: installed, but loading it failed: {exc}")
+        if warnings:
+            result["warnings"] = warnings
+        return result
+
+    async def remove(self, name: str) -> dict[str, Any]:
+        path = await anyio.to_thread.run_sync(partial(installer.remove, name, self.packages_dir))
+        return {"removed": name, "path": str(path)}
+
+
+def valid_package_name(name: str) -> bool:
+    return bool(PACKAGE_NAME.fullmatch(name))

@@ -1,0 +1,39 @@
+"""What Layer 0 functions get to work with: the session behind them and the VM."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from alc_mcp.engine.effects import Effects
+from alc_mcp.engine.luajson import LuaJson
+from alc_mcp.store.shared import SharedState
+
+
+class SessionPort(Protocol):
+    """What the bridge needs from its session. Called on the session thread; the
+    implementation is responsible for its own locking."""
+
+    def log(self, level: str, source: str, message: str) -> None: ...
+
+    def record_stat(self, key: str, value: Any) -> None: ...
+
+    def get_stat(self, key: str) -> tuple[bool, Any]: ...
+
+    def set_progress(self, step: int, total: int, message: str | None) -> None: ...
+
+    def check_budget(self) -> str | None: ...
+
+    def budget_remaining(self) -> dict[str, Any] | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeContext:
+    """What a Layer 0 module needs to build its functions for one VM."""
+
+    runtime: Any
+    json: LuaJson
+    port: SessionPort
+    effects: Effects
+    shared: SharedState  # alc.state storage
+    namespace: str  # this VM's alc.state namespace

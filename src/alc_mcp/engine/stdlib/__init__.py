@@ -1,0 +1,14 @@
+"""The Layer 0 library beyond the core: one module per area of ``alc.*``.
+
+Each module exposes ``functions(context: BridgeContext) -> dict[str, Callback]``
+mapping dotted names under ``alc`` (``"math.mean"`` → ``alc.math.mean``) to callbacks
+built with ``luaargs.lua_callback``.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from alc_mcp.engine.stdlib import mathlib, state, text
+
+MODULES: tuple[ModuleType, ...] = (state, text, mathlib)
