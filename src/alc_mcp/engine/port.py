@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from alc_mcp.engine.effects import Effects
 from alc_mcp.engine.luajson import LuaJson
+
+if TYPE_CHECKING:
+    from alc_mcp.engine.fork import Forker
 from alc_mcp.store.shared import SharedState
 
 
@@ -37,3 +40,4 @@ class BridgeContext:
     effects: Effects
     shared: SharedState  # alc.state storage
     namespace: str  # this VM's alc.state namespace
+    forker: Forker  # runs alc.fork children

@@ -25,6 +25,7 @@ from alc_mcp.engine.bridge import Bridge
 from alc_mcp.engine.effects import Effects
 from alc_mcp.engine.errors import FatalError
 from alc_mcp.engine.events import PauseRequest, ScriptCancelled, ScriptFailed, ScriptReturned, WorkerEvent
+from alc_mcp.engine.fork import ChildPort, Forker
 from alc_mcp.engine.luaargs import as_text, lua_callback
 from alc_mcp.engine.luajson import LuaJson, LuaValueError
 from alc_mcp.engine.packages import ModuleNotFound, PackageError, PackageResolver
@@ -158,7 +159,10 @@ class LuaWorker:
         return ScriptFailed(explained if explained != message else f"lua error: {message}")
 
     def _install_globals(self, runtime: lua54.LuaRuntime, api: Any, json: LuaJson) -> None:
-        context = BridgeContext(runtime, json, self._port, self.effects, self._shared, self._namespace)
+        forker = Forker(self.effects, self._make_child, lambda: self.monitor.fatal)
+        context = BridgeContext(
+            runtime, json, self._port, self.effects, self._shared, self._namespace, forker
+        )
         bridge = Bridge(context)
         lua_globals = runtime.globals()
         alc = runtime.table()
@@ -175,6 +179,25 @@ class LuaWorker:
         lua_globals[b"ctx"] = json.to_lua(self._program.ctx)
         runtime.execute(REQUIRE_SOURCE, api.wrap(self._find_module), name="=[alc require]")
         runtime.execute(PRELUDE_SOURCE, name=PRELUDE_CHUNK)
+
+    def _make_child(
+        self, vm: int, strategy: str, ctx: Any, post: Callable[[WorkerEvent], None], effects: EffectsFactory
+    ) -> LuaWorker:
+        """A VM for one alc.fork child: the package's run(ctx) under the same limits."""
+        program = Program(
+            f"local s = require({strategy!r})\nreturn s.run(ctx)", f"=fork[{vm}:{strategy}]", ctx
+        )
+        return LuaWorker(
+            program,
+            ChildPort(self._port, vm, strategy),
+            post,
+            self._limits,
+            name=f"{self._thread.name}-fork{vm}",
+            effects_factory=effects,
+            shared=self._shared,
+            namespace=f"fork-{vm}",
+            resolver=self._resolver,
+        )
 
     @lua_callback("require")
     def _find_module(self, name: Any = None) -> tuple[bytes | None, bytes, bool]:

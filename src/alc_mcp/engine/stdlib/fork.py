@@ -1,0 +1,39 @@
+"""``alc.fork(strategies, ctx, opts?)``: run packages side by side (see engine/fork.py)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from alc_mcp.engine.errors import BridgeError
+from alc_mcp.engine.luaargs import Callback, is_table, lua_callback, lua_type_name
+from alc_mcp.engine.port import BridgeContext
+
+STRATEGY_NAME = re.compile(r"[A-Za-z0-9_]+")
+#: "fail" aborts too: that is what its name promises (algocline treats it as "skip").
+ABORTING = (b"abort", b"fail")
+
+
+def functions(context: BridgeContext) -> dict[str, Callback]:
+    json = context.json
+
+    @lua_callback("alc.fork")
+    def fork(strategies: Any = None, ctx: Any = None, opts: Any = None) -> Any:
+        if not is_table(strategies) or len(strategies) == 0:
+            raise BridgeError("strategies must be a non-empty array")
+        names = []
+        for index in range(1, len(strategies) + 1):
+            name = strategies[index]
+            text = name.decode("utf-8", "replace") if isinstance(name, bytes) else lua_type_name(name)
+            if not isinstance(name, bytes) or not STRATEGY_NAME.fullmatch(text):
+                raise BridgeError(
+                    f"invalid strategy name '{text}' (only alphanumeric and underscore allowed)"
+                )
+            names.append(text)
+        if not is_table(ctx):
+            raise BridgeError(f"ctx must be a table, got {lua_type_name(ctx)}")
+        on_error = opts[b"on_error"] if is_table(opts) else None
+        outcomes = context.forker.run(names, json.from_lua(ctx), abort_on_error=on_error in ABORTING)
+        return json.to_lua([outcome.to_json() for outcome in outcomes])
+
+    return {"fork": fork}
