@@ -8,6 +8,8 @@ import sys
 from functools import partial
 from typing import Any
 
+import anyio
+
 from alc_mcp.domain.journal import History, Noted, fold
 from alc_mcp.engine.clock import now_ms
 from alc_mcp.engine.registry import SessionNotFound, SessionRegistry
@@ -16,6 +18,7 @@ from alc_mcp.engine.session import SessionBusy, SessionError
 DEFAULT_PAGE = 50
 MAX_PAGE = 500
 DAY_MS = 86_400_000
+RETENTION_INTERVAL_SECONDS = 3600.0
 
 
 class DurabilityOff(SessionError):
@@ -128,6 +131,12 @@ class Archive:
                 file=sys.stderr,
             )
         return deleted
+
+    async def run_retention(self, interval_seconds: float = RETENTION_INTERVAL_SECONDS) -> None:
+        """Apply retention now and then; a long-running server keeps to it too."""
+        while True:
+            await anyio.sleep(interval_seconds)
+            await self.apply_retention()
 
 
 def _pending(history: History) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from alc_mcp.engine.scratch import ScratchError, evaluate
 from alc_mcp.engine.worker import Program
 
 META_FIELDS = ("version", "description", "category")
+_META_CACHE: dict[tuple[Any, int, int], dict[str, Any]] = {}
 
 
 class PackageCatalog:
@@ -29,7 +30,20 @@ class PackageCatalog:
     def packages_dir(self) -> Any:
         return self._registry.config.home / "packages"
 
-    def _meta(self, name: str) -> dict[str, Any]:
+    def meta_now(self, name: str) -> dict[str, Any]:
+        """A package's ``M.meta``, evaluated in the sandbox on the calling thread.
+
+        Cached per file version: a server builds its prompt list from the bundled
+        strategies' meta, and re-running every package on each start is wasted work."""
+        module = self.resolver.find(name)
+        stat = module.path.stat()
+        key = (module.path, stat.st_mtime_ns, stat.st_size)
+        cached = _META_CACHE.get(key)
+        if cached is None:
+            cached = _META_CACHE[key] = self._evaluate_meta(name)
+        return dict(cached)
+
+    def _evaluate_meta(self, name: str) -> dict[str, Any]:
         program = Program(
             f"local m = require('{name}')\nreturn type(m) == 'table' and m.meta or nil", "=[meta]"
         )
@@ -40,7 +54,7 @@ class PackageCatalog:
         return meta if isinstance(meta, dict) else {}
 
     async def read_meta(self, name: str) -> dict[str, Any]:
-        return await anyio.to_thread.run_sync(partial(self._meta, name))
+        return await anyio.to_thread.run_sync(partial(self.meta_now, name))
 
     async def list(self) -> dict[str, Any]:
         entries = []

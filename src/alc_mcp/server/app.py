@@ -32,11 +32,11 @@ from alc_mcp.domain.state import FeedError
 from alc_mcp.engine.archive import Archive
 from alc_mcp.engine.catalog import PackageCatalog
 from alc_mcp.engine.packages import ModuleNotFound, PackageError
-from alc_mcp.engine.registry import SessionRegistry
 from alc_mcp.engine.session import Answer, SessionError
 from alc_mcp.engine.worker import Program
+from alc_mcp.runtime import advice_ctx, advice_program, open_runtime
 from alc_mcp.server import texts
-from alc_mcp.server.durability import open_durability
+from alc_mcp.server.catalog_mcp import register_prompts, register_resources, types_path
 from alc_mcp.server.info import server_info
 
 
@@ -60,8 +60,8 @@ def build_server(config: Config | None = None) -> MCPServer:
     """A ready-to-run server; its lifespan restores sessions from the store and owns the
     background reaper."""
     config = config or Config.from_env()
-    durability = open_durability(config)
-    registry = SessionRegistry(config, durability.store, durability.writer)
+    runtime = open_runtime(config)
+    durability, registry = runtime.durability, runtime.registry
     archive = Archive(registry, unavailable_reason=durability.reason)
     catalog = PackageCatalog(registry)
 
@@ -71,11 +71,11 @@ def build_server(config: Config | None = None) -> MCPServer:
             await registry.open()
             await archive.apply_retention()
             tasks.start_soon(registry.run_reaper)
+            tasks.start_soon(archive.run_retention)
             try:
                 yield
             finally:
-                registry.close()
-                durability.close()
+                runtime.close()
                 tasks.cancel_scope.cancel()
 
     server = MCPServer("alc-mcp", version=__version__, instructions=texts.INSTRUCTIONS, lifespan=lifespan)
@@ -109,10 +109,7 @@ def build_server(config: Config | None = None) -> MCPServer:
             ) from None
         except PackageError as exc:
             raise ToolError(str(exc)) from None
-        ctx = dict(opts) if isinstance(opts, dict) else {}
-        if task is not None:
-            ctx["task"] = task
-        program = Program(f"local pkg = require({strategy!r})\nreturn pkg.run(ctx)", "=alc_advice", ctx)
+        program = advice_program(strategy, advice_ctx(task, opts))
         session_id, result = await registry.start(program, strategy=strategy)
         return dumps_compact(feed_result_json(result, session_id))
 
@@ -285,9 +282,12 @@ def build_server(config: Config | None = None) -> MCPServer:
                 known_sessions=len(registry),
                 durability=durability,
                 resolver=registry.resolver,
+                types=types_path(),
             )
         )
 
+    register_resources(server, catalog)
+    register_prompts(server, catalog)
     return server
 
 

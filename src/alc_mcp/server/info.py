@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from lupa import lua54
@@ -19,6 +20,7 @@ def server_info(
     known_sessions: int,
     durability: Durability,
     resolver: PackageResolver,
+    types: Path,
 ) -> dict[str, Any]:
     return {
         "version": __version__,
@@ -33,6 +35,6 @@ def server_info(
             "ALC_RETENTION_DAYS": config.retention_days,
         },
         "durability": durability.to_json(),
-        "paths": {"home": str(config.home)},
+        "paths": {"home": str(config.home), "packages": str(config.home / "packages"), "types": str(types)},
         "search_paths": [root.to_json() for root in resolver.roots],
     }

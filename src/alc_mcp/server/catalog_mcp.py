@@ -1,0 +1,125 @@
+"""MCP resources and prompts: what a host can read and offer its user without
+calling a tool.
+
+- ``alc://types/alc.d.lua``: the LuaCATS types of the ``alc.*`` API, for editors;
+- ``alc://strategies/{name}`` and ``alc://strategies/{name}/meta``: a package's source
+  and its ``M.meta`` as JSON;
+- one prompt per bundled strategy, telling the host model how to drive it.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.server.mcpserver.prompts.base import Prompt
+
+from alc_mcp.domain.jsonfmt import dumps_pretty
+from alc_mcp.engine.catalog import PackageCatalog
+from alc_mcp.engine.packages import PackageError
+from alc_mcp.engine.scratch import ScratchError
+
+TYPES_URI = "alc://types/alc.d.lua"
+
+
+def types_path() -> Path:
+    return Path(str(resources.files("alc_mcp.engine").joinpath("lua/alc.d.lua")))
+
+
+def register_resources(server: MCPServer, catalog: PackageCatalog) -> None:
+    @server.resource(
+        TYPES_URI,
+        name="alc.d.lua",
+        description="LuaCATS type definitions of the alc.* Lua API (for lua-language-server).",
+        mime_type="text/x-lua",
+    )
+    def alc_types() -> str:
+        return types_path().read_text(encoding="utf-8")
+
+    @server.resource(
+        "alc://strategies/{name}",
+        name="strategy source",
+        description="The init.lua of a strategy package (bundled or installed).",
+        mime_type="text/x-lua",
+    )
+    def strategy_source(name: str) -> str:
+        try:
+            return catalog.resolver.find(name).source.decode("utf-8", "replace")
+        except PackageError as exc:
+            raise ResourceError(f"no strategy '{name}': {exc}") from None
+
+    @server.resource(
+        "alc://strategies/{name}/meta",
+        name="strategy meta",
+        description="A strategy's M.meta as JSON: version, description, category, paper and inputs.",
+        mime_type="application/json",
+    )
+    async def strategy_meta(name: str) -> str:
+        try:
+            catalog.resolver.find(name)
+            return dumps_pretty(await catalog.read_meta(name))
+        except (PackageError, ScratchError) as exc:
+            raise ResourceError(f"cannot read the meta of '{name}': {exc}") from None
+
+
+def register_prompts(server: MCPServer, catalog: PackageCatalog) -> list[str]:
+    """One prompt per bundled strategy, named after it; returns their names."""
+    names = []
+    for package in catalog.resolver.installed():
+        if package.root.source != "bundled" or package.name in names:
+            continue
+        try:
+            meta = catalog.meta_now(package.name)
+        except ScratchError:
+            continue  # a broken bundled strategy is reported by its tests, not at start-up
+        server.add_prompt(_strategy_prompt(package.name, meta))
+        names.append(package.name)
+    return names
+
+
+def _strategy_prompt(name: str, meta: dict[str, Any]) -> Prompt:
+    description = str(meta.get("description") or f"the {name} strategy")
+
+    def render(task: str, opts: str = "") -> str:
+        return strategy_instructions(name, meta, task, opts)
+
+    render.__name__ = name
+    return Prompt.from_function(render, name=name, title=f"{name}: {description}", description=description)
+
+
+def strategy_instructions(name: str, meta: dict[str, Any], task: str, opts: str = "") -> str:
+    inputs = meta.get("inputs") if isinstance(meta.get("inputs"), dict) else {}
+    knobs = [
+        f"- {key} (default {spec.get('default')!r}): {spec.get('description', '')}"
+        for key, spec in sorted(inputs.items())
+        if key != "task" and isinstance(spec, dict)
+    ]
+    paper = meta.get("paper") if isinstance(meta.get("paper"), dict) else {}
+    lines = [
+        f'Use the alc-mcp strategy "{name}" ({meta.get("description", "")}) on this task:',
+        "",
+        task,
+        "",
+        "Drive it like this:",
+        f'1. Call the tool alc_advice with strategy "{name}", the task above, and opts '
+        f"{opts.strip() or '{}'} (a JSON object).",
+        '2. While the result has "status": "needs_response", you are the model being asked: answer each '
+        'query yourself, following its "system" instructions exactly and staying within "max_tokens"; '
+        "answer only what it asks, in the format it asks for. Then call alc_continue with the session_id: "
+        '"response" for a single query (query_id), or "responses": [{"query_id", "response"}, ...] to '
+        "answer all queries of a batch in one call.",
+        '3. Stop when "status" is "completed": the answer is in result.result (usually '
+        "result.result.answer). Tell the user the answer and, briefly, how the strategy reached it. "
+        'If "status" is "error", report the error instead.',
+    ]
+    if knobs:
+        lines += ["", "Options you can put in opts:", *knobs]
+    if paper.get("title"):
+        lines += [
+            "",
+            f"Technique: {paper.get('title')} ({paper.get('authors', '')}, {paper.get('year', '')}).",
+        ]
+    return "\n".join(lines)
