@@ -127,19 +127,7 @@ class SessionRegistry:
                     task_preview=task_preview(program),
                 )
             )
-        self._make_room()
-        session = Session(
-            session_id,
-            program,
-            self.config.limits,
-            current_token(),
-            self._recorder(session_id),
-            self.shared,
-            self.resolver,
-            name=name,
-            strategy=strategy,
-            started_at=started_at,
-        )
+        session = self._new_session(session_id, program, name=name, strategy=strategy, started_at=started_at)
         self._sessions[session_id] = session
         session.start()
         return session_id, await self._drive(session)
@@ -236,18 +224,8 @@ class SessionRegistry:
             was_running = history.pending is None
             started = history.started
             program = Program(started.source, started.chunkname, started.ctx)
-            self._make_room()
-            session = Session(
-                session_id,
-                program,
-                self.config.limits,
-                current_token(),
-                self._recorder(session_id),
-                self.shared,
-                self.resolver,
-                name=dormant.name,
-                strategy=started.strategy,
-                history=history,
+            session = self._new_session(
+                session_id, program, name=dormant.name, strategy=started.strategy, history=history
             )
             self._dormant.pop(session_id, None)
             self._sessions[session_id] = session
@@ -274,6 +252,20 @@ class SessionRegistry:
         if not isinstance(result, Paused):
             self._retire(session)
         return result
+
+    def _new_session(self, session_id: str, program: Program, **options: Any) -> Session:
+        """A session for this registry's limits, store and packages (made room for)."""
+        self._make_room()
+        return Session(
+            session_id,
+            program,
+            self.config.limits,
+            current_token(),
+            self._recorder(session_id),
+            self.shared,
+            self.resolver,
+            **options,
+        )
 
     def _retire(self, session: Session, phase: str | None = None) -> None:
         if self._sessions.pop(session.id, None) is None:

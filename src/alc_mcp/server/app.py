@@ -11,8 +11,8 @@ such as ``{"verdict": "yes"}`` into a dict.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -126,7 +126,7 @@ def build_server(config: Config | None = None) -> MCPServer:
         ),
         usage: Usage | None = Field(default=None, description="Token usage for `response` (single mode)."),
     ) -> str:
-        try:
+        with caller_mistakes("Continue failed: "):
             if responses is not None:
                 answers = [
                     Answer(r.query_id, r.response, r.usage.domain() if r.usage else None) for r in responses
@@ -137,8 +137,6 @@ def build_server(config: Config | None = None) -> MCPServer:
                 raise ToolError("Either 'response' or 'responses' must be provided")
             session_id = await registry.resolve(session_id)
             result = await registry.feed(session_id, answers)
-        except (SessionError, FeedError) as exc:
-            raise ToolError(f"Continue failed: {exc}") from None
         return dumps_compact(feed_result_json(result, session_id))
 
     @server.tool(description=texts.ALC_STATUS, annotations=read_only, structured_output=False)
@@ -153,10 +151,8 @@ def build_server(config: Config | None = None) -> MCPServer:
             default=False, description="Include the last 10 prompt/answer pairs of each session."
         ),
     ) -> str:
-        try:
+        with caller_mistakes():
             projection = parse_pending_filter(pending_filter, config.prompt_preview_chars)
-        except PendingFilterError as exc:
-            raise ToolError(str(exc)) from None
         if session_id is not None:
             try:
                 return dumps_pretty(await registry.snapshot(session_id, projection, include_history))
@@ -170,11 +166,9 @@ def build_server(config: Config | None = None) -> MCPServer:
     async def alc_cancel(
         session_id: str = Field(description="Session to cancel (paused or running)."),
     ) -> str:
-        try:
+        with caller_mistakes("Cancel failed: "):
             session_id = await registry.resolve(session_id)
             result = await registry.cancel(session_id)
-        except SessionError as exc:
-            raise ToolError(f"Cancel failed: {exc}") from None
         return dumps_compact(feed_result_json(result, session_id))
 
     @server.tool(description=texts.ALC_REWIND, annotations=local, structured_output=False)
@@ -184,11 +178,9 @@ def build_server(config: Config | None = None) -> MCPServer:
             ge=0, description="Index of the answered query to ask again (alc_log_view)."
         ),
     ) -> str:
-        try:
+        with caller_mistakes("Rewind failed: "):
             resolved = await registry.resolve(session_id)
             result = await registry.rewind(resolved, query_index)
-        except SessionError as exc:
-            raise ToolError(f"Rewind failed: {exc}") from None
         return dumps_compact(feed_result_json(result, resolved))
 
     @server.tool(description=texts.ALC_LOG_VIEW, annotations=read_only, structured_output=False)
@@ -199,12 +191,10 @@ def build_server(config: Config | None = None) -> MCPServer:
         ),
         limit: int = Field(default=50, ge=1, le=500, description="Sessions to list, or queries per page."),
     ) -> str:
-        try:
+        with caller_mistakes():
             if session_id is None:
                 return dumps_compact(await archive.list_sessions(limit))
             return dumps_pretty(await archive.transcript(session_id, cursor, limit))
-        except SessionError as exc:
-            raise ToolError(str(exc)) from None
 
     @server.tool(description=texts.ALC_NOTE, annotations=local, structured_output=False)
     async def alc_note(
@@ -212,10 +202,8 @@ def build_server(config: Config | None = None) -> MCPServer:
         content: str = Field(description="Note content (free text)."),
         title: OptionalText = _text('Short label for what the note refers to (e.g. "Step 2", "overall").'),
     ) -> str:
-        try:
+        with caller_mistakes():
             return dumps_compact(await archive.note(session_id, content, title))
-        except SessionError as exc:
-            raise ToolError(str(exc)) from None
 
     @server.tool(description=texts.ALC_STATS, annotations=read_only, structured_output=False)
     async def alc_stats(
@@ -224,10 +212,8 @@ def build_server(config: Config | None = None) -> MCPServer:
         ),
         days: float | None = Field(default=None, gt=0, description="Only sessions of the last N days."),
     ) -> str:
-        try:
+        with caller_mistakes():
             return dumps_compact(await archive.stats(strategy, days))
-        except SessionError as exc:
-            raise ToolError(str(exc)) from None
 
     @server.tool(
         description=texts.ALC_LOG_DELETE,
@@ -237,10 +223,8 @@ def build_server(config: Config | None = None) -> MCPServer:
     async def alc_log_delete(
         session_id: str = Field(description="Session id or name to delete for good."),
     ) -> str:
-        try:
+        with caller_mistakes():
             return dumps_compact(await archive.delete(session_id))
-        except SessionError as exc:
-            raise ToolError(str(exc)) from None
 
     @server.tool(description=texts.ALC_PKG_LIST, annotations=read_only, structured_output=False)
     async def alc_pkg_list() -> str:
@@ -257,10 +241,8 @@ def build_server(config: Config | None = None) -> MCPServer:
         ),
         name: OptionalText = _text("Install a single package under this name instead of its directory's."),
     ) -> str:
-        try:
+        with caller_mistakes():
             return dumps_compact(await catalog.install(url, name))
-        except PackageError as exc:
-            raise ToolError(str(exc)) from None
 
     @server.tool(
         description=texts.ALC_PKG_REMOVE,
@@ -268,10 +250,8 @@ def build_server(config: Config | None = None) -> MCPServer:
         structured_output=False,
     )
     async def alc_pkg_remove(name: str = Field(description="Package installed in ALC_HOME/packages.")) -> str:
-        try:
+        with caller_mistakes():
             return dumps_compact(await catalog.remove(name))
-        except PackageError as exc:
-            raise ToolError(str(exc)) from None
 
     @server.tool(description=texts.ALC_INFO, annotations=read_only, structured_output=False)
     async def alc_info() -> str:
@@ -289,6 +269,16 @@ def build_server(config: Config | None = None) -> MCPServer:
     register_resources(server, catalog)
     register_prompts(server, catalog)
     return server
+
+
+@contextmanager
+def caller_mistakes(prefix: str = "") -> Iterator[None]:
+    """A mistake in the caller's request (unknown session, bad query id, missing package…)
+    becomes a tool error (``isError: true``) whose text says what to do."""
+    try:
+        yield
+    except (SessionError, FeedError, PackageError, PendingFilterError) as exc:
+        raise ToolError(f"{prefix}{exc}") from None
 
 
 def _null_means_absent(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
