@@ -1,4 +1,5 @@
-"""The ``alc-mcp`` command: with no arguments (or ``serve``) it runs the MCP server on stdio."""
+"""The ``alc-mcp`` command: with no arguments (or ``serve``) it runs the MCP server on stdio;
+``run`` plays one session in the terminal (see ``alc_mcp.terminal``)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,34 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--http", action="store_true", help="serve streamable HTTP instead of stdio")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8765)
+    run = commands.add_parser(
+        "run",
+        help="run one session here, with the terminal as the host",
+        description="Run a strategy (like alc_advice) or a Lua file (like alc_run) with the terminal as "
+        "the host: each prompt is shown and its answer read from the terminal (end an answer with a line "
+        "holding only '.', or Ctrl-D) or from --answers. Exit status: 0 completed, 1 error or cancelled, "
+        "2 bad arguments.",
+    )
+    run.add_argument("target", metavar="STRATEGY|FILE.lua", help="a package name (e.g. sc) or a .lua file")
+    run.add_argument("--task", help="the task or question (becomes ctx.task)")
+    run.add_argument("--ctx", metavar="JSON", help="ctx as JSON (for a strategy: an object of options)")
+    run.add_argument(
+        "--answers",
+        metavar="FILE",
+        help="JSON lines, one answer per query in the order asked (a JSON string or "
+        '{"response": "..."}); "-" reads them from stdin. Nothing is read from the terminal.',
+    )
+    run.add_argument(
+        "--json", dest="as_json", action="store_true", help="print only the final tool-style JSON result"
+    )
     args = parser.parse_args(argv)
+
+    if args.command == "run":
+        from alc_mcp.terminal import run_command
+
+        return run_command(
+            args.target, task=args.task, ctx=args.ctx, answers=args.answers, as_json=args.as_json
+        )
 
     try:
         config = Config.from_env()

@@ -32,10 +32,15 @@ async def test_no_python_and_no_debug(host: Host) -> None:
 
 
 async def test_python_objects_expose_no_attributes(host: Host) -> None:
-    # Without a ctx argument, ctx is the null sentinel: a Python object seen as userdata.
-    assert await result_of(host, "return type(ctx)") == "userdata"
-    message = await error_of(host, "return ctx.__class__")
+    # An alc.math random stream is a Python object; Lua holds it as opaque userdata.
+    message = await error_of(host, "local rng = alc.math.rng_create(1) return rng.__class__")
     assert "not accessible from the alc-mcp sandbox" in message
+
+
+async def test_indexing_json_null_fails_like_any_userdata(host: Host) -> None:
+    # Without a ctx argument, ctx is the JSON null sentinel, as in algocline.
+    assert await result_of(host, "return type(ctx)") == "userdata"
+    assert "attempt to index a userdata value" in await error_of(host, "return ctx.task")
 
 
 @pytest.mark.parametrize(

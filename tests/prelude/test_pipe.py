@@ -90,7 +90,8 @@ async def test_on_stage_is_called_after_each_successful_stage(host: Host) -> Non
 # --- on_error ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("opts", ["nil", "{}", "{on_error = 'abort'}"])
+# "fail" aborts too, as in alc.fork: that is what its name promises.
+@pytest.mark.parametrize("opts", ["nil", "{}", "{on_error = 'abort'}", "{on_error = 'fail'}"])
 async def test_abort_raises_the_stage_error(host: Host, opts: str) -> None:
     code = f"""
     alc.pipe({{{APPEND_1}, {BOOM}, function(c) alc.llm('must not run') return c end}}, {{task = 'a'}}, {opts})
@@ -141,10 +142,10 @@ async def test_non_table_return_is_a_skipped_stage_under_skip(host: Host) -> Non
     assert "must return a table (ctx)" in result["pipe_history"][0]["error"]
 
 
-@pytest.mark.parametrize(("value", "shown"), [("'fail'", "fail"), ("'ignore'", "ignore"), ("true", "true")])
+@pytest.mark.parametrize(("value", "shown"), [("'ignore'", "ignore"), ("true", "true")])
 async def test_unknown_on_error_is_rejected(host: Host, value: str, shown: str) -> None:
     error = await failed(host, f"alc.pipe({{{APPEND_1}}}, {{task = 'a'}}, {{on_error = {value}}})")
-    assert "alc.pipe: unknown on_error '" + shown + '\' (use "abort", "skip" or "continue")' in error
+    assert "alc.pipe: unknown on_error '" + shown + '\' (use "abort", "fail", "skip" or "continue")' in error
 
 
 # --- argument errors -----------------------------------------------------------------------

@@ -64,7 +64,7 @@ class Bridge:
         if opts is None:
             return LlmQuery(id=query_id, prompt=text)
         if not is_table(opts):
-            raise BridgeError(f"options must be a table, got {lua_type_name(opts)}")
+            raise BridgeError(f"opts must be a table, got {lua_type_name(opts)}")
         system = opts[b"system"]
         return LlmQuery(
             id=query_id,

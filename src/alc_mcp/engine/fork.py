@@ -180,4 +180,4 @@ def _outcome(strategy: str, event: WorkerEvent) -> ChildOutcome:
         return ChildOutcome(strategy, False, error=event.error)
     if isinstance(event, ScriptCancelled):
         return ChildOutcome(strategy, False, error="cancelled")
-    return ChildOutcome(strategy, False, error="no result (the child stopped without one)")
+    return ChildOutcome(strategy, False, error="no result (channel closed)")

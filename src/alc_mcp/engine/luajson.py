@@ -22,6 +22,8 @@ from typing import Any
 import orjson
 from lupa import lua54
 
+from alc_mcp.domain.jsonfmt import dumps_compact
+
 __all__ = ["MAX_DEPTH", "LuaJson", "LuaNull", "LuaValueError"]
 
 #: Deepest container nesting accepted in either direction. It keeps the recursive walk far
@@ -97,7 +99,12 @@ class LuaNull:
 
 
 def _lua_type_name(value: Any) -> str:
-    """Lua's name for a value Python cannot convert; non-Lua Python objects are userdata to Lua."""
+    """Lua's name for a value Python cannot convert; non-Lua Python objects are userdata to Lua.
+
+    lupa hands a coroutine that has not started yet to Python as a callable wrapper that
+    ``lua_type`` calls a function; to Lua it is a thread."""
+    if type(value).__name__ == "_LuaCoroutineFunction":
+        return "thread"
     return lua54.lua_type(value) or "userdata"
 
 
@@ -179,7 +186,7 @@ class LuaJson:
 
     def encode(self, value: Any) -> bytes:
         """Compact JSON with sorted keys, as `alc.json_encode` returns it."""
-        return orjson.dumps(self.from_lua(value), option=orjson.OPT_SORT_KEYS)
+        return dumps_compact(self.from_lua(value)).encode()
 
     # ----------------------------------------------------------------- Python -> Lua
 

@@ -17,6 +17,7 @@ from typing import Any
 from lupa import lua54
 
 from alc_mcp.config import Limits
+from alc_mcp.engine.luajson import LuaNull
 
 #: Instructions between two hook calls: small enough to stop a loop promptly, large
 #: enough that the Python call it costs is lost in the noise.
@@ -42,6 +43,8 @@ def clean_traceback(message: str) -> str:
 
 
 def _deny_attribute_access(obj: object, name: object, is_setting: bool) -> object:
+    if isinstance(obj, LuaNull):  # what indexing any userdata would say in Lua
+        raise AttributeError("attempt to index a userdata value (JSON null)")
     raise AttributeError("Python objects are not accessible from the alc-mcp sandbox")
 
 

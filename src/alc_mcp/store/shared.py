@@ -26,9 +26,10 @@ class SharedState(Protocol):
     def state_incr(self, ns: str, key: str, delta: float, default: float) -> float: ...
 
 
-def incremented(key: str, current: Any, delta: float, default: float) -> float:
-    """(existing value or default) + delta, as a float (algocline's contract)."""
-    base = default if current is None else current
+def incremented(key: str, found: bool, current: Any, delta: float, default: float) -> float:
+    """(existing value or default) + delta, as a float (algocline's contract). A key
+    stored with JSON null exists: it is not a number, and does not fall back to default."""
+    base = current if found else default
     if isinstance(base, bool) or not isinstance(base, int | float):
         raise NotANumber(f"incr: value at '{key}' is not a number")
     return float(base) + float(delta)
@@ -69,7 +70,7 @@ class MemoryState:
     def state_incr(self, ns: str, key: str, delta: float, default: float) -> float:
         with self._lock:
             space = self._data.setdefault(ns, {})
-            value = incremented(key, space.get(key), delta, default)
+            value = incremented(key, key in space, space.get(key), delta, default)
             space[key] = value
             return value
 

@@ -443,7 +443,8 @@ class SqliteStore:
         """Read, add and write in one transaction, so concurrent increments never collide."""
         with self._transaction("increment shared state") as conn:
             row = conn.execute(sql.STATE_GET, (ns, key)).fetchone()
-            value = incremented(key, None if row is None else orjson.loads(row[0]), delta, default)
+            found = row is not None
+            value = incremented(key, found, orjson.loads(row[0]) if found else None, delta, default)
             conn.execute(sql.STATE_PUT, (ns, key, _dumps(value, f"state key {key!r}")))
         return value
 

@@ -430,7 +430,7 @@ local function run_stage(entry, name, c)
   return result
 end
 
--- Decision (trap 22): on_error must be "abort" (default), "skip" or "continue"; skip and
+-- Decision (trap 22): on_error must be "abort" (default; "fail" is the same), "skip" or "continue"; skip and
 -- continue behave the same. Anything else is an error, not a silent skip. Under skip,
 -- a package that fails to load or lacks run() is a failed stage like any other.
 function A.pipe(strategies, ctx_, opts)
@@ -443,8 +443,10 @@ function A.pipe(strategies, ctx_, opts)
   if type(opts) ~= "table" then opts = {} end
   local on_error = opts.on_error
   if on_error == nil then on_error = "abort" end
+  if on_error == "fail" then on_error = "abort" end  -- as in alc.fork: "fail" stops the pipe
   if on_error ~= "abort" and on_error ~= "skip" and on_error ~= "continue" then
-    error(s_format('alc.pipe: unknown on_error \'%s\' (use "abort", "skip" or "continue")', tostring(on_error)), 2)
+    error(s_format('alc.pipe: unknown on_error \'%s\' (use "abort", "fail", "skip" or "continue")',
+      tostring(on_error)), 2)
   end
   local n = #strategies
   for i = 1, n do

@@ -9,9 +9,11 @@ from alc_mcp.engine.errors import BridgeError
 from alc_mcp.engine.luaargs import Callback, is_table, lua_callback, lua_type_name
 from alc_mcp.engine.port import BridgeContext
 
-STRATEGY_NAME = re.compile(r"[A-Za-z0-9_]+")
+#: The names require() accepts for a top-level package.
+STRATEGY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: "fail" aborts too: that is what its name promises (algocline treats it as "skip").
-ABORTING = (b"abort", b"fail")
+#: Anything else is refused rather than silently skipping, as alc.pipe does.
+ON_ERROR = {None: False, b"skip": False, b"continue": False, b"abort": True, b"fail": True}
 
 
 def functions(context: BridgeContext) -> dict[str, Callback]:
@@ -32,8 +34,17 @@ def functions(context: BridgeContext) -> dict[str, Callback]:
             names.append(text)
         if not is_table(ctx):
             raise BridgeError(f"ctx must be a table, got {lua_type_name(ctx)}")
-        on_error = opts[b"on_error"] if is_table(opts) else None
-        outcomes = context.forker.run(names, json.from_lua(ctx), abort_on_error=on_error in ABORTING)
+        if opts is not None and not is_table(opts):
+            raise BridgeError(f"opts must be a table, got {lua_type_name(opts)}")
+        on_error = opts[b"on_error"] if opts is not None else None
+        if on_error not in ON_ERROR:
+            shown = (
+                on_error.decode("utf-8", "replace")
+                if isinstance(on_error, bytes)
+                else lua_type_name(on_error)
+            )
+            raise BridgeError(f'unknown on_error \'{shown}\' (use "abort", "fail", "skip" or "continue")')
+        outcomes = context.forker.run(names, json.from_lua(ctx), abort_on_error=ON_ERROR[on_error])
         return json.to_lua([outcome.to_json() for outcome in outcomes])
 
     return {"fork": fork}

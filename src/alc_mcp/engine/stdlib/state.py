@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from alc_mcp.engine.errors import BridgeError
-from alc_mcp.engine.luaargs import Callback, as_text, lua_callback
+from alc_mcp.engine.luaargs import Callback, as_text, lua_callback, lua_type_name
 from alc_mcp.engine.port import BridgeContext
 from alc_mcp.store.shared import NotANumber
 
@@ -34,7 +34,7 @@ def _number(value: Any, what: str, default: float) -> float:
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise BridgeError(f"{what} must be a number")
+        raise BridgeError(f"{what} must be a number, got {lua_type_name(value)}")
     return float(value)
 
 
