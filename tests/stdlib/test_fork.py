@@ -17,7 +17,7 @@ from alc_mcp.config import Config, Limits
 from tests.conftest import TEST_LIMITS, Host
 from tests.durable.support import serve, wait_until
 from tests.stdlib.support import lua_error, result
-from tests.strategies.harness import drive, queries_of
+from tests.strategies.harness import drive
 
 pytestmark = pytest.mark.anyio
 
@@ -260,6 +260,18 @@ async def test_on_error_abort_without_failure_returns_results(fork_host: Host) -
     assert got == [{"strategy": "pure", "ok": True, "result": "T"}]
 
 
+async def test_unknown_on_error_values_are_refused(fork_host: Host) -> None:
+    code = """
+    local a_ok, a = pcall(alc.fork, {"pure"}, ctx, {on_error = "bogus"})
+    local b_ok, b = pcall(alc.fork, {"pure"}, ctx, "abort")
+    return {a_ok, a, b_ok, b}
+    """
+    a_ok, a, b_ok, b = await result(fork_host, code, ctx={"task": "t"})
+    assert (a_ok, b_ok) == (False, False)
+    assert a.startswith("alc.fork: unknown on_error 'bogus'")
+    assert b == "alc.fork: opts must be a table, got string"
+
+
 VALIDATION = [
     ("alc.fork({}, {})", "alc.fork: strategies must be a non-empty array"),
     ('alc.fork("pure", {})', "alc.fork: strategies must be a non-empty array"),
@@ -400,7 +412,6 @@ async def test_cancelling_the_parent_cancels_waiting_children(fork_host: Host, a
         return sorted(fork_threads(sid)) == expected
 
     await wait_until(only_expected, f"the session's threads are {expected}", timeout=5)
-    assert threading.active_count() >= baseline + len(expected)
 
     reply = await host.ok("alc_cancel", session_id=sid)
     assert reply["status"] == "cancelled"
@@ -460,11 +471,5 @@ async def test_a_child_loop_trips_the_instruction_limit_without_hanging_the_pare
     assert "instruction limit" in spin["error"] and "ALC_MAX_INSTRUCTIONS" in spin["error"]
     assert pure == {"strategy": "pure", "ok": True, "result": "T"}
     assert done["result"]["after"] == "yes"
-    assert not fork_threads(paused["session_id"])
-
-
-async def test_queries_of_a_fork_pause_are_what_the_harness_sees(fork_host: Host) -> None:
-    """Sanity check of the shapes the tests above feed back."""
-    paused = await fork_host.run('return alc.fork({"fork_a", "fork_b"}, ctx)', ctx={"task": "q"})
-    assert [q["id"] for q in queries_of(paused)] == ["f-0-0", "f-1-0"]
-    await fork_host.ok("alc_cancel", session_id=paused["session_id"])
+    sid = paused["session_id"]
+    await wait_until(lambda: _none_left(sid), "the session's threads are gone", timeout=10)

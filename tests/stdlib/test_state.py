@@ -135,6 +135,20 @@ async def test_incr_on_a_non_number_is_an_error(host: Host) -> None:
     assert await result(host, 'return alc.state.get("k")') == "text"
 
 
+@pytest.mark.parametrize("durable", [True, False], ids=["durable", "in-memory"])
+async def test_incr_on_a_stored_null_is_an_error(tmp_path: Path, durable: bool) -> None:
+    """A key stored with null exists and is not a number: no fallback to the default."""
+    code = """
+    alc.state.set("k", nil)
+    local ok, err = pcall(alc.state.incr, "k", 1, 5)
+    return {ok, err, type(alc.state.get("k"))}
+    """
+    async with serve(config(tmp_path / "home", durable=durable)) as host:
+        ok, message, kind = await result(host, code)
+    assert (ok, kind) == (False, "userdata")
+    assert "incr: value at 'k' is not a number" in message
+
+
 async def test_unserialisable_values_are_refused(host: Host) -> None:
     code = """
     local ok, err = pcall(alc.state.set, "f", function() end)

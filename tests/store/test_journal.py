@@ -19,6 +19,8 @@ from alc_mcp.domain.journal import (
     ProgressSet,
     Started,
     StatRecorded,
+    VarChanged,
+    VarRemoved,
     fold,
 )
 from alc_mcp.domain.query import LlmQuery, TokenUsage
@@ -52,6 +54,21 @@ EVENTS: list[JournalEvent] = [
     StatRecorded("labels", ["a", "b"]),
     Noted("a note"),
     Noted("with title", title="Title"),
+    VarChanged(
+        {
+            "id": "var_rounds_1",
+            "name": "rounds",
+            "type": "integer",
+            "value": 3,
+            "constraints": {"min": 1, "max": 10},
+            "description": "how many",
+            "metadata": {"source": "host", "reason": "more"},
+            "version": 1,
+            "created_at": 1,
+            "updated_at": 2,
+        }
+    ),
+    VarRemoved("var_rounds_1"),
     Finished("completed", result={"answer": 42}, stats={"auto": {"llm_calls": 2}, "custom": {}}),
     Finished("failed", error="boom"),
     Finished("cancelled"),

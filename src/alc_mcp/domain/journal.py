@@ -19,6 +19,7 @@ from alc_mcp.domain.logs import LogEntry
 from alc_mcp.domain.metrics import ExecutionMetrics
 from alc_mcp.domain.query import LlmQuery, TokenUsage
 from alc_mcp.domain.state import ExecutionState, Phase
+from alc_mcp.domain.variables import Variable, VariableSet
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,7 @@ class Started:
     chunkname: str
     ctx: Any = None
     strategy: str | None = None
+    vars: dict[str, Any] | None = None  # values preset by the host for variables the script defines
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,12 +87,36 @@ class Finished:
 
 
 @dataclass(frozen=True, slots=True)
+class VarChanged:
+    """A session variable as it is after a define, set or import (from Lua or the host)."""
+
+    variable: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class VarRemoved:
+    variable_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Noted:
     content: str
     title: str | None = None
 
 
-JournalEvent = Started | Asked | Answered | Observed | Logged | ProgressSet | StatRecorded | Finished | Noted
+JournalEvent = (
+    Started
+    | Asked
+    | Answered
+    | Observed
+    | Logged
+    | ProgressSet
+    | StatRecorded
+    | Finished
+    | Noted
+    | VarChanged
+    | VarRemoved
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +138,8 @@ _KINDS: dict[type, str] = {
     StatRecorded: "stat",
     Finished: "finish",
     Noted: "note",
+    VarChanged: "var",
+    VarRemoved: "var_remove",
 }
 
 
@@ -199,6 +227,7 @@ class History:
     pauses: list[tuple[LlmQuery, ...]] = field(default_factory=list)
     finished: Finished | None = None
     notes: list[tuple[int, Noted]] = field(default_factory=list)
+    variables: VariableSet = field(default_factory=VariableSet)
     last_at: int = 0
 
     @property
@@ -288,6 +317,10 @@ def _apply(history: History, entry: JournalEntry) -> None:
         metrics.on_finished(at)
     elif isinstance(event, Noted):
         history.notes.append((at, event))
+    elif isinstance(event, VarChanged):
+        history.variables.put(Variable.from_json(event.variable))
+    elif isinstance(event, VarRemoved):
+        history.variables.remove(event.variable_id)
 
 
 # --- replay books ---------------------------------------------------------------------

@@ -65,6 +65,9 @@ class ChildPort:
     def budget_remaining(self) -> dict[str, Any] | None:
         return self._parent.budget_remaining()
 
+    def vars_call(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        return self._parent.vars_call(op, args)  # one session, one set of variables
+
 
 class ChildEffects(Effects):
     """A child's effects: its questions go to the multiplexer; every observed value is

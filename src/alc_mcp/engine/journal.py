@@ -63,8 +63,14 @@ async def wait_future(future: Future[T]) -> T:
     if not future.done():
         event = anyio.Event()
         token = current_token()
+        loop_thread = threading.get_ident()
 
         def wake(_: Future[T]) -> None:
+            if threading.get_ident() == loop_thread:
+                # The future finished before the callback was attached, so Python calls it
+                # right here, on the loop: going through from_thread would wait for ourselves.
+                event.set()
+                return
             with contextlib.suppress(RuntimeError):  # the loop is gone; nobody waits any more
                 anyio.from_thread.run_sync(event.set, token=token)
 

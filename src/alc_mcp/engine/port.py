@@ -29,6 +29,10 @@ class SessionPort(Protocol):
 
     def budget_remaining(self) -> dict[str, Any] | None: ...
 
+    def vars_call(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        """One alc.vars operation: ``{"ok": result}`` or ``{"error": message}``."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class BridgeContext:

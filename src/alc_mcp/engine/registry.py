@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 import anyio
 from anyio.lowlevel import current_token
 
+from alc_mcp import telemetry
 from alc_mcp.config import Config
 from alc_mcp.domain.feed_result import Cancelled, FeedResult, Paused
 from alc_mcp.domain.journal import Finished, History, Started, fold
@@ -34,6 +35,7 @@ from alc_mcp.engine.clock import now_ms
 from alc_mcp.engine.journal import JournalWriter, SessionRecorder, Store
 from alc_mcp.engine.packages import PackageResolver
 from alc_mcp.engine.session import Answer, Session, SessionBusy, SessionError, SessionFinished, build_snapshot
+from alc_mcp.engine.variables import Outcome, VariableOps
 from alc_mcp.engine.worker import Program
 from alc_mcp.store.shared import MemoryState, SharedState
 
@@ -129,6 +131,7 @@ class SessionRegistry:
             )
         session = self._new_session(session_id, program, name=name, strategy=strategy, started_at=started_at)
         self._sessions[session_id] = session
+        telemetry.emit("session.started", session_id=session_id, strategy=strategy)
         session.start()
         return session_id, await self._drive(session)
 
@@ -163,6 +166,12 @@ class SessionRegistry:
         history.metrics.on_finished(now)
         stats = history.metrics.stats_json(now)
         await self._recorder(session_id).finish(Finished(Phase.CANCELLED.value, stats=stats), now)
+        telemetry.emit(
+            "session.cancelled",
+            {"elapsed_ms": stats["auto"]["elapsed_ms"], "llm_calls": stats["auto"]["llm_calls"]},
+            session_id=session_id,
+            strategy=history.started.strategy,
+        )
         self._dormant.pop(session_id, None)
         return Cancelled(stats)
 
@@ -229,8 +238,15 @@ class SessionRegistry:
             )
             self._dormant.pop(session_id, None)
             self._sessions[session_id] = session
+            began = time.perf_counter()
             session.start()
             result = await self._drive(session)
+            telemetry.emit(
+                "session.replayed",
+                {"answers": len(history.answered), "duration_ms": (time.perf_counter() - began) * 1000},
+                session_id=session_id,
+                strategy=started.strategy,
+            )
         finally:
             del self._reviving[session_id]
             done.set()
@@ -281,6 +297,12 @@ class SessionRegistry:
 
     def hibernate(self, session: Session) -> None:
         """Drop the VM and thread of a paused session; its journal brings it back."""
+        telemetry.emit(
+            "session.hibernated",
+            {"idle_ms": now_ms() - session.last_activity_ms},
+            session_id=session.id,
+            strategy=session.strategy,
+        )
         session.close()
         self._sessions.pop(session.id, None)
         self._dormant[session.id] = Dormant(
@@ -380,6 +402,7 @@ class SessionRegistry:
             live=False,
             pending_filter=pending_filter,
             include_history=include_history,
+            variables=history.variables,
         )
 
     async def snapshots(
@@ -389,6 +412,41 @@ class SessionRegistry:
         for dormant in list(self._dormant.values()):
             snaps.append(await self._dormant_snapshot(dormant, pending_filter, include_history))
         return sorted(snaps, key=lambda s: (s["started_at"], s["session_id"]))
+
+    # --- session variables from the host -------------------------------------------------
+
+    async def read_variables(self, key: str, read: Callable[[VariableOps], T]) -> T:
+        """Read a session's variables, live, dormant or finished (from its journal)."""
+        session_id = await self.resolve(key)
+        session = self._sessions.get(session_id)
+        if session is not None:
+            return session.read_variables(read)
+        dormant = self._dormant.get(session_id)
+        if dormant is not None:
+            return read(VariableOps(session_id, (await self._history(dormant)).variables))
+        if self.store is not None and await self.read(partial(self.store.get_session, session_id)):  # type: ignore[attr-defined]
+            history = fold(await self.read(partial(self.store.journal, session_id)))
+            return read(VariableOps(session_id, history.variables))
+        raise self._not_found(session_id)
+
+    async def change_variables(self, key: str, change: Callable[[VariableOps], Outcome]) -> Outcome:
+        """Change a paused (live or hibernated) session's variables; journaled before it returns."""
+        session_id = await self.resolve(key)
+        session = self._sessions.get(session_id)
+        if session is not None:
+            return await session.change_variables(change)
+        dormant = self._dormant.get(session_id)
+        if dormant is None:
+            raise self._not_found(session_id)
+        history = await self._history(dormant)
+        if history.state.phase is not Phase.PAUSED:
+            raise SessionBusy(
+                f"session '{session_id}' was interrupted mid-run; continue it (alc_continue) before changing "
+                "its variables"
+            )
+        outcome = change(VariableOps(session_id, history.variables))
+        await self._recorder(session_id).commit(*outcome.events)
+        return outcome
 
     @property
     def live_count(self) -> int:

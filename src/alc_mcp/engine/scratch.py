@@ -37,6 +37,9 @@ class _SilentPort:
     def budget_remaining(self) -> dict[str, Any] | None:
         return None
 
+    def vars_call(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        return {"error": "alc.vars is only available inside a session"}
+
 
 class ScratchError(Exception):
     pass

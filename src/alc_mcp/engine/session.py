@@ -19,6 +19,7 @@ import anyio
 import anyio.from_thread
 from anyio.lowlevel import EventLoopToken
 
+from alc_mcp import telemetry
 from alc_mcp.config import Limits
 from alc_mcp.domain.budget import Budget
 from alc_mcp.domain.feed_result import Accepted, Cancelled, Completed, Failed, FeedResult, Paused
@@ -28,6 +29,7 @@ from alc_mcp.domain.metrics import ExecutionMetrics
 from alc_mcp.domain.pending_filter import PendingFilter, project
 from alc_mcp.domain.query import TokenUsage
 from alc_mcp.domain.state import AlreadyResponded, ExecutionState, Phase, UnknownQuery
+from alc_mcp.domain.variables import VariableError, VariableSet
 from alc_mcp.engine.clock import now_ms
 from alc_mcp.engine.effects import Effects, ReplayEffects
 from alc_mcp.engine.events import (
@@ -41,6 +43,7 @@ from alc_mcp.engine.journal import SessionRecorder
 from alc_mcp.engine.packages import PackageResolver
 from alc_mcp.engine.sandbox import LimitMonitor, time_limit_message
 from alc_mcp.engine.stdlib.state import namespace_of
+from alc_mcp.engine.variables import Outcome, VariableOps, script_call
 from alc_mcp.engine.worker import LuaWorker, Program, WorkerGone
 from alc_mcp.store.shared import SharedState
 
@@ -80,6 +83,7 @@ def build_snapshot(
     live: bool,
     pending_filter: PendingFilter | None,
     include_history: bool,
+    variables: VariableSet,
 ) -> dict[str, Any]:
     """The ``alc_status`` object of one session, live or rebuilt from its journal."""
     phase = state.phase
@@ -94,6 +98,7 @@ def build_snapshot(
     }
     if name is not None:
         snap["name"] = name
+    snap["variables"] = {"count": len(variables), "names": variables.names()}
     pending = state.pending
     if phase is Phase.PAUSED and pending is not None:
         snap["pending_queries"] = pending.remaining()
@@ -136,10 +141,15 @@ class Session:
             self.metrics = history.metrics
             self.metrics.custom.clear()  # the replay records them again, in order
         self._history = history
+        variables = VariableSet(max_count=limits.max_variables, max_bytes=limits.max_variable_bytes)
+        for variable in history.variables.list() if history else ():
+            variables.put(variable)
+        self.vars = VariableOps(session_id, variables, program.vars)
         self._send, self._receive = anyio.create_memory_object_stream[WorkerEvent](max_buffer_size=4)
         self._finished = anyio.Event()
         self._closed = False
         self.driving = False  # a call is waiting for this session's next event
+        self._paused_at = 0
         self.final: FeedResult | None = None
         self.worker = LuaWorker(
             program,
@@ -198,6 +208,16 @@ class Session:
             self.metrics.set_progress(step, total, message)
         self.recorder.record(ProgressSet(step, total, message))
 
+    def vars_call(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            try:
+                outcome = script_call(self.vars, op, args, now_ms())
+            except VariableError as exc:
+                return {"error": str(exc)}
+        for event in outcome.events:
+            self.recorder.record(event)
+        return {"ok": outcome.result}
+
     def check_budget(self) -> str | None:
         with self._lock:
             return self.metrics.check_budget(now_ms())
@@ -249,7 +269,14 @@ class Session:
             for query_id, response in request.prefed:
                 self.state.feed(query_id, response)
             llm_calls, rounds = self.metrics.llm_calls, self.metrics.rounds
+        self._paused_at = at
         if not request.recorded:
+            telemetry.emit(
+                "session.paused",
+                {"queries": len(request.queries)},
+                session_id=self.id,
+                strategy=self.strategy,
+            )
             await self.recorder.commit(
                 Asked(request.queries),
                 at=at,
@@ -287,6 +314,13 @@ class Session:
         await self.recorder.finish(
             Finished(phase.value, result=self.state.result, error=self.state.error, stats=stats), now
         )
+        auto = stats["auto"]
+        telemetry.emit(
+            f"session.{phase.value}",
+            {"elapsed_ms": auto["elapsed_ms"], "llm_calls": auto["llm_calls"]},
+            session_id=self.id,
+            strategy=self.strategy,
+        )
         self.final = result
         self._finished.set()
         return result
@@ -312,6 +346,12 @@ class Session:
                     return Accepted(self.state.remaining())
                 responses = self.state.take_responses()
                 self.metrics.on_resumed(at)
+            telemetry.emit(
+                "session.resumed",
+                {"answers": len(responses), "waited_ms": at - self._paused_at},
+                session_id=self.id,
+                strategy=self.strategy,
+            )
             self.worker.answer(responses)
             return None
 
@@ -352,6 +392,20 @@ class Session:
         if self.state.is_terminal:
             raise SessionFinished(f"session '{self.id}' has already finished ({self.state.phase})")
 
+    async def change_variables(self, change: Callable[[VariableOps], Outcome]) -> Outcome:
+        """A host change to the variables: only while paused, serialized with answers
+        (so it lands wholly before or after a resume), journaled before it returns."""
+        async with self._feed_lock:
+            with self._lock:
+                self._require_paused()
+                outcome = change(self.vars)
+            await self.recorder.commit(*outcome.events)
+            return outcome
+
+    def read_variables(self, read: Callable[[VariableOps], Any]) -> Any:
+        with self._lock:
+            return read(self.vars)
+
     async def cancel(self) -> FeedResult:
         """Cancel a paused or running session and return its final result."""
         async with self._feed_lock:
@@ -387,4 +441,5 @@ class Session:
                 live=True,
                 pending_filter=pending_filter,
                 include_history=include_history,
+                variables=self.vars.variables,
             )

@@ -49,6 +49,7 @@ class Program:
     source: str
     chunkname: str
     ctx: Any = None
+    vars: dict[str, Any] | None = None  # host presets for the variables the script defines
 
 
 #: Builds a worker's effects from its pause function and its limit monitor.

@@ -11,24 +11,24 @@ such as ``{"verdict": "yes"}`` into a dict.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
-from pydantic import BaseModel, Field, ValidatorFunctionWrapHandler, WrapValidator
+from pydantic import BaseModel, Field
 
 from alc_mcp import __version__
 from alc_mcp.config import Config
 from alc_mcp.domain.feed_result import feed_result_json
 from alc_mcp.domain.jsonfmt import dumps_compact, dumps_pretty
-from alc_mcp.domain.pending_filter import PendingFilterError, parse_pending_filter
+from alc_mcp.domain.pending_filter import parse_pending_filter
 from alc_mcp.domain.query import TokenUsage
-from alc_mcp.domain.state import FeedError
 from alc_mcp.engine.archive import Archive
 from alc_mcp.engine.catalog import PackageCatalog
 from alc_mcp.engine.packages import ModuleNotFound, PackageError
@@ -38,6 +38,8 @@ from alc_mcp.runtime import advice_ctx, advice_program, open_runtime
 from alc_mcp.server import texts
 from alc_mcp.server.catalog_mcp import register_prompts, register_resources, types_path
 from alc_mcp.server.info import server_info
+from alc_mcp.server.params import VARS_PRESET, OptionalText, caller_mistakes, text_param
+from alc_mcp.server.variable_tools import register_variable_tools
 
 
 class Usage(BaseModel):
@@ -84,11 +86,14 @@ def build_server(config: Config | None = None) -> MCPServer:
 
     @server.tool(description=texts.ALC_RUN, annotations=local, structured_output=False)
     async def alc_run(
-        code: OptionalText = _text("Lua source code (inline). Provide either `code` or `code_file`."),
-        code_file: OptionalText = _text("Path to a Lua source file. Provide either `code` or `code_file`."),
+        code: OptionalText = text_param("Lua source code (inline). Provide either `code` or `code_file`."),
+        code_file: OptionalText = text_param(
+            "Path to a Lua source file. Provide either `code` or `code_file`."
+        ),
         ctx: Any = Field(default=None, description="JSON value passed to Lua as the global `ctx`."),
+        vars: dict[str, Any] | None = VARS_PRESET,
     ) -> str:
-        program = _program(code, code_file, ctx)
+        program = replace(_program(code, code_file, ctx), vars=vars)
         session_id, result = await registry.start(program)
         return dumps_compact(feed_result_json(result, session_id))
 
@@ -97,8 +102,9 @@ def build_server(config: Config | None = None) -> MCPServer:
         strategy: str = Field(
             description='Package to run, e.g. "cot", "sc", "panel", or any installed package.'
         ),
-        task: OptionalText = _text("The task or question to work on (becomes ctx.task)."),
+        task: OptionalText = text_param("The task or question to work on (becomes ctx.task)."),
         opts: Any = Field(default=None, description="Strategy options, merged into ctx (a JSON object)."),
+        vars: dict[str, Any] | None = VARS_PRESET,
     ) -> str:
         try:
             registry.resolver.find(strategy)
@@ -109,17 +115,19 @@ def build_server(config: Config | None = None) -> MCPServer:
             ) from None
         except PackageError as exc:
             raise ToolError(str(exc)) from None
-        program = advice_program(strategy, advice_ctx(task, opts))
+        program = replace(advice_program(strategy, advice_ctx(task, opts)), vars=vars)
         session_id, result = await registry.start(program, strategy=strategy)
         return dumps_compact(feed_result_json(result, session_id))
 
     @server.tool(description=texts.ALC_CONTINUE, annotations=local, structured_output=False)
     async def alc_continue(
         session_id: str = Field(description="Session ID returned by alc_run / alc_advice."),
-        response: OptionalText = _text(
+        response: OptionalText = text_param(
             "The answer to the pending query; alone when exactly one query is pending."
         ),
-        query_id: OptionalText = _text("Which query `response` answers. Required when several are pending."),
+        query_id: OptionalText = text_param(
+            "Which query `response` answers. Required when several are pending."
+        ),
         responses: list[ResponseItem] | None = Field(
             default=None,
             description="Batch mode: answer several pending queries at once (all valid or none applied).",
@@ -141,7 +149,7 @@ def build_server(config: Config | None = None) -> MCPServer:
 
     @server.tool(description=texts.ALC_STATUS, annotations=read_only, structured_output=False)
     async def alc_status(
-        session_id: OptionalText = _text("Session to inspect. Omit to list all active sessions."),
+        session_id: OptionalText = text_param("Session to inspect. Omit to list all active sessions."),
         pending_filter: Any = Field(
             default=None,
             description='Pending-query projection: "meta", "preview", "full", or an object such as '
@@ -185,7 +193,7 @@ def build_server(config: Config | None = None) -> MCPServer:
 
     @server.tool(description=texts.ALC_LOG_VIEW, annotations=read_only, structured_output=False)
     async def alc_log_view(
-        session_id: OptionalText = _text("Session id or name. Omit to list sessions, newest first."),
+        session_id: OptionalText = text_param("Session id or name. Omit to list sessions, newest first."),
         cursor: int = Field(
             default=0, ge=0, description="Transcript page start (next_cursor of the last page)."
         ),
@@ -200,14 +208,16 @@ def build_server(config: Config | None = None) -> MCPServer:
     async def alc_note(
         session_id: str = Field(description="Session id or name."),
         content: str = Field(description="Note content (free text)."),
-        title: OptionalText = _text('Short label for what the note refers to (e.g. "Step 2", "overall").'),
+        title: OptionalText = text_param(
+            'Short label for what the note refers to (e.g. "Step 2", "overall").'
+        ),
     ) -> str:
         with caller_mistakes():
             return dumps_compact(await archive.note(session_id, content, title))
 
     @server.tool(description=texts.ALC_STATS, annotations=read_only, structured_output=False)
     async def alc_stats(
-        strategy: OptionalText = _text(
+        strategy: OptionalText = text_param(
             'Only this strategy (e.g. "sc"); alc_run sessions count as "unknown".'
         ),
         days: float | None = Field(default=None, gt=0, description="Only sessions of the last N days."),
@@ -239,7 +249,9 @@ def build_server(config: Config | None = None) -> MCPServer:
         url: str = Field(
             description="Local directory (absolute path) or git URL of a package or collection."
         ),
-        name: OptionalText = _text("Install a single package under this name instead of its directory's."),
+        name: OptionalText = text_param(
+            "Install a single package under this name instead of its directory's."
+        ),
     ) -> str:
         with caller_mistakes():
             return dumps_compact(await catalog.install(url, name))
@@ -266,33 +278,10 @@ def build_server(config: Config | None = None) -> MCPServer:
             )
         )
 
+    register_variable_tools(server, registry)
     register_resources(server, catalog)
     register_prompts(server, catalog)
     return server
-
-
-@contextmanager
-def caller_mistakes(prefix: str = "") -> Iterator[None]:
-    """A mistake in the caller's request (unknown session, bad query id, missing package…)
-    becomes a tool error (``isError: true``) whose text says what to do."""
-    try:
-        yield
-    except (SessionError, FeedError, PackageError, PendingFilterError) as exc:
-        raise ToolError(f"{prefix}{exc}") from None
-
-
-def _null_means_absent(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-    return None if value is None else handler(value)
-
-
-#: An optional free-text parameter. Its annotation stays plain ``str`` (the SDK
-#: JSON-decodes string arguments of any other annotation), and an explicit JSON null
-#: means "absent", as hosts often send it.
-OptionalText = Annotated[str, WrapValidator(_null_means_absent)]
-
-
-def _text(description: str) -> Any:
-    return Field(default=None, description=description)
 
 
 def _program(code: str | None, code_file: str | None, ctx: Any) -> Program:

@@ -96,3 +96,27 @@ An existing package of the same name is replaced, and the result lists what was 
 ALC_PKG_REMOVE = """\
 Remove a package from ALC_HOME/packages (packages from ALC_PACKAGES_PATH or bundled ones are
 not touched)."""
+
+ALC_VARS_LIST = """\
+List a session's typed variables (the knobs its script declared with alc.vars.define): name,
+type, value, constraints, description, metadata and version, oldest first; pattern filters
+names with * and ? globs. Works on paused, hibernated and finished sessions."""
+
+ALC_VARS_GET = """\
+Get some of a session's variables by name or id: {"found": {...records}, "missing": [...]}."""
+
+ALC_VARS_SET = """\
+Change a paused session's variables; the script sees the new values at its next step. Each
+value is checked against the variable's type and constraints. atomic=true applies all or
+nothing; the result gives each variable's new version or why it was refused. Refused while
+the script is running."""
+
+ALC_VARS_DELETE = """\
+Delete variables of a paused session by name or id."""
+
+ALC_VARS_EXPORT = """\
+Export a session's variables as JSON records (for alc_vars_import, into this or another session)."""
+
+ALC_VARS_IMPORT = """\
+Import variable records (as alc_vars_export gives them) into a paused session: all are
+validated first and imported together, or none is. replace=true removes the others first."""

@@ -187,6 +187,10 @@ alc = {}
 ---@class alc.StateLib
 alc.state = {}
 
+---Typed session variables: knobs the script and the host both read and change.
+---@class alc.VarsLib
+alc.vars = {}
+
 ---Custom metrics of the session (they appear in `stats.custom` of the result).
 ---@class alc.StatsLib
 alc.stats = {}
@@ -415,6 +419,89 @@ function alc.stats.record(key, value) end
 ---@param key string
 ---@return alc.Json
 function alc.stats.get(key) end
+
+-- ---------------------------------------------------------------------------
+-- Session variables (typed, constrained, versioned; the host sees and steers them)
+-- ---------------------------------------------------------------------------
+
+---@alias alc.VarType "string"|"integer"|"float"|"boolean"|"choice"|"json"
+
+---@class alc.VarConstraints
+---@field min? number integer/float: lowest allowed value
+---@field max? number integer/float: highest allowed value
+---@field min_length? integer string: fewest characters
+---@field max_length? integer string: most characters
+---@field pattern? string string: a regular expression the value must match
+---@field choices? string[] choice: the allowed values (required)
+---@field max_size? integer json: most bytes of the compact JSON value
+
+---@class alc.VarDefineOpts
+---@field constraints? alc.VarConstraints
+---@field description? string shown to the host with the variable
+---@field metadata? table<string, any>
+
+---@class alc.Variable
+---@field id string "var_<name>_<n>"
+---@field name string
+---@field type alc.VarType
+---@field value any
+---@field constraints alc.VarConstraints
+---@field description string|nil
+---@field metadata table<string, any> source ("lua" or "host"), reason, …
+---@field version integer 0 when defined, +1 per update
+---@field created_at integer unix ms
+---@field updated_at integer unix ms
+
+---Define a variable (a host preset passed as alc_run/alc_advice vars replaces initial); returns its id. Raises on an unknown type, a wrong value, a broken constraint or a name already defined.
+---@param name string
+---@param type alc.VarType
+---@param initial any
+---@param opts? alc.VarDefineOpts
+---@return string id
+function alc.vars.define(name, type, initial, opts) end
+
+---The current value of a variable (by name or id); raises if it does not exist.
+---@param name_or_id string
+---@return any
+function alc.vars.get(name_or_id) end
+
+---The whole record of a variable (value, type, constraints, description, metadata, version).
+---@param name_or_id string
+---@return alc.Variable
+function alc.vars.info(name_or_id) end
+
+---Change a variable's value (checked against its type and constraints; version + 1); returns the new version.
+---@param name_or_id string
+---@param value any
+---@param metadata? table<string, any>
+---@return integer version
+function alc.vars.set(name_or_id, value, metadata) end
+
+---Every variable, oldest first, optionally filtered by a glob on names (`*`, `?`).
+---@param pattern? string
+---@return alc.Variable[]
+function alc.vars.list(pattern) end
+
+---Several values at once: `{found = {name = value}, missing = {names}}`.
+---@param names string[]
+---@return {found: table<string, any>, missing: string[]}
+function alc.vars.get_many(names) end
+
+---Several updates: with `{atomic = true}` all apply or none (raises listing every failure); otherwise each key maps to true or its error.
+---@param updates table<string, any>
+---@param opts? {atomic?: boolean}
+---@return table<string, true|string>
+function alc.vars.set_many(updates, opts) end
+
+---Delete a variable; raises if it does not exist.
+---@param name_or_id string
+---@return true
+function alc.vars.delete(name_or_id) end
+
+---Whether a variable exists.
+---@param name_or_id string
+---@return boolean
+function alc.vars.has(name_or_id) end
 
 -- ---------------------------------------------------------------------------
 -- State (persistent, shared across sessions)
