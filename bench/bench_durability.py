@@ -38,7 +38,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import anyio
 import orjson
@@ -48,6 +47,7 @@ from mcp import Client
 from alc_mcp.config import Config
 from alc_mcp.domain.journal import fold
 from alc_mcp.engine.registry import SessionRegistry
+from alc_mcp.runtime import open_runtime
 from alc_mcp.server import app
 from alc_mcp.store.sqlite import SqliteStore
 from common import (
@@ -70,24 +70,10 @@ LIVE_SAMPLES = 100
 
 @asynccontextmanager
 async def serve(config: Config) -> AsyncIterator[tuple[Client, SessionRegistry]]:
-    """An in-process client on a fresh ``build_server(config)``, and that server's registry.
-
-    The registry is a local of ``build_server``; it is caught by wrapping the
-    ``SessionRegistry`` name ``app`` calls while the server is built.
-    """
-    built: list[SessionRegistry] = []
-
-    def recording(*args: Any, **kwargs: Any) -> SessionRegistry:
-        registry = SessionRegistry(*args, **kwargs)
-        built.append(registry)
-        return registry
-
-    with mock.patch.object(app, "SessionRegistry", recording):
-        server = app.build_server(config)
-    if len(built) != 1:
-        raise BenchError(f"expected build_server to create one SessionRegistry, saw {len(built)}")
-    async with Client(server) as client:
-        yield client, built[0]
+    """An in-process client on a fresh server for ``config``, and that server's registry."""
+    runtime = open_runtime(config)
+    async with Client(app.build_server(config, runtime=runtime)) as client:
+        yield client, runtime.registry
 
 
 async def drive(client: Client, answers: int) -> str:

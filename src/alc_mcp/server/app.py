@@ -34,7 +34,7 @@ from alc_mcp.engine.catalog import PackageCatalog
 from alc_mcp.engine.packages import ModuleNotFound, PackageError
 from alc_mcp.engine.session import Answer, SessionError
 from alc_mcp.engine.worker import Program
-from alc_mcp.runtime import advice_ctx, advice_program, open_runtime
+from alc_mcp.runtime import Runtime, advice_ctx, advice_program, open_runtime
 from alc_mcp.server import texts
 from alc_mcp.server.catalog_mcp import register_prompts, register_resources, types_path
 from alc_mcp.server.info import server_info
@@ -58,11 +58,11 @@ class ResponseItem(BaseModel):
     usage: Usage | None = Field(default=None, description="Optional token usage for this answer.")
 
 
-def build_server(config: Config | None = None) -> MCPServer:
+def build_server(config: Config | None = None, *, runtime: Runtime | None = None) -> MCPServer:
     """A ready-to-run server; its lifespan restores sessions from the store and owns the
-    background reaper."""
+    background reaper. Pass ``runtime`` to keep a handle on the registry it serves."""
     config = config or Config.from_env()
-    runtime = open_runtime(config)
+    runtime = runtime or open_runtime(config)
     durability, registry = runtime.durability, runtime.registry
     archive = Archive(registry, unavailable_reason=durability.reason)
     catalog = PackageCatalog(registry)
