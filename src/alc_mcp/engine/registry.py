@@ -35,7 +35,7 @@ from alc_mcp.engine.clock import now_ms
 from alc_mcp.engine.journal import JournalWriter, SessionRecorder, Store
 from alc_mcp.engine.packages import PackageResolver
 from alc_mcp.engine.session import Answer, Session, SessionBusy, SessionError, SessionFinished, build_snapshot
-from alc_mcp.engine.variables import Outcome, VariableOps
+from alc_mcp.engine.variables import Outcome, VariableOps, with_limits
 from alc_mcp.engine.worker import Program
 from alc_mcp.store.shared import MemoryState, SharedState
 
@@ -88,7 +88,8 @@ class SessionRegistry:
         self.resolver = PackageResolver.from_dirs(config.packages_path, config.home)
         self._sessions: dict[str, Session] = {}
         self._dormant: dict[str, Dormant] = {}
-        self._reviving: dict[str, anyio.Event] = {}
+        # A dormant session being revived, or changed by the host: one at a time.
+        self._dormant_busy: dict[str, anyio.Event] = {}
         self._finished: OrderedDict[str, str] = OrderedDict()
 
     @property
@@ -119,7 +120,7 @@ class SessionRegistry:
         started_at = now_ms()
         name = None
         if self.store is not None:
-            started = Started(program.source, program.chunkname, program.ctx, strategy)
+            started = Started(program.source, program.chunkname, program.ctx, strategy, program.vars)
             name = await self.read(
                 partial(
                     self.store.create_session,
@@ -213,15 +214,15 @@ class SessionRegistry:
         already) and whether the journal shows it was running (not paused) when its VM
         went away.
         """
-        while session_id in self._reviving:
-            await self._reviving[session_id].wait()
+        while session_id in self._dormant_busy:
+            await self._dormant_busy[session_id].wait()
         session = self._sessions.get(session_id)
         if session is not None:
             return session, None, False
         dormant = self._dormant.get(session_id)
         if dormant is None:
             raise self._not_found(session_id)
-        done = self._reviving[session_id] = anyio.Event()
+        done = self._dormant_busy[session_id] = anyio.Event()
         try:
             assert self.store is not None
             history = fold(await self.read(partial(self.store.journal, session_id)))
@@ -232,7 +233,7 @@ class SessionRegistry:
                 )
             was_running = history.pending is None
             started = history.started
-            program = Program(started.source, started.chunkname, started.ctx)
+            program = Program(started.source, started.chunkname, started.ctx, started.vars)
             session = self._new_session(
                 session_id, program, name=dormant.name, strategy=started.strategy, history=history
             )
@@ -248,7 +249,7 @@ class SessionRegistry:
                 strategy=started.strategy,
             )
         finally:
-            del self._reviving[session_id]
+            del self._dormant_busy[session_id]
             done.set()
         return session, result, was_running
 
@@ -374,7 +375,9 @@ class SessionRegistry:
     async def _history(self, dormant: Dormant) -> History:
         if dormant.history is None:
             assert self.store is not None
-            dormant.history = fold(await self.read(partial(self.store.journal, dormant.id)))
+            history = fold(await self.read(partial(self.store.journal, dormant.id)))
+            history.variables = with_limits(history.variables, self.config.limits)
+            dormant.history = history
         return dormant.history
 
     async def snapshot(
@@ -435,18 +438,30 @@ class SessionRegistry:
         session = self._sessions.get(session_id)
         if session is not None:
             return await session.change_variables(change)
+        while session_id in self._dormant_busy:  # a revival (or another change) is under way
+            await self._dormant_busy[session_id].wait()
+        session = self._sessions.get(session_id)
+        if session is not None:
+            return await session.change_variables(change)
         dormant = self._dormant.get(session_id)
         if dormant is None:
             raise self._not_found(session_id)
-        history = await self._history(dormant)
-        if history.state.phase is not Phase.PAUSED:
-            raise SessionBusy(
-                f"session '{session_id}' was interrupted mid-run; continue it (alc_continue) before changing "
-                "its variables"
-            )
-        outcome = change(VariableOps(session_id, history.variables))
-        await self._recorder(session_id).commit(*outcome.events)
-        return outcome
+        # Hold off revivals until the change is journaled: a revival reads the journal,
+        # and must either see the whole change or come after it.
+        done = self._dormant_busy[session_id] = anyio.Event()
+        try:
+            history = await self._history(dormant)
+            if history.state.phase is not Phase.PAUSED:
+                raise SessionBusy(
+                    f"session '{session_id}' was interrupted mid-run; continue it (alc_continue) before "
+                    "changing its variables"
+                )
+            outcome = change(VariableOps(session_id, history.variables))
+            await self._recorder(session_id).commit(*outcome.events)
+            return outcome
+        finally:
+            del self._dormant_busy[session_id]
+            done.set()
 
     @property
     def live_count(self) -> int:

@@ -43,7 +43,7 @@ from alc_mcp.engine.journal import SessionRecorder
 from alc_mcp.engine.packages import PackageResolver
 from alc_mcp.engine.sandbox import LimitMonitor, time_limit_message
 from alc_mcp.engine.stdlib.state import namespace_of
-from alc_mcp.engine.variables import Outcome, VariableOps, script_call
+from alc_mcp.engine.variables import Outcome, VariableOps, script_call, with_limits
 from alc_mcp.engine.worker import LuaWorker, Program, WorkerGone
 from alc_mcp.store.shared import SharedState
 
@@ -141,9 +141,7 @@ class Session:
             self.metrics = history.metrics
             self.metrics.custom.clear()  # the replay records them again, in order
         self._history = history
-        variables = VariableSet(max_count=limits.max_variables, max_bytes=limits.max_variable_bytes)
-        for variable in history.variables.list() if history else ():
-            variables.put(variable)
+        variables = with_limits(history.variables if history else VariableSet(), limits)
         self.vars = VariableOps(session_id, variables, program.vars)
         self._send, self._receive = anyio.create_memory_object_stream[WorkerEvent](max_buffer_size=4)
         self._finished = anyio.Event()

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from alc_mcp import telemetry
+from alc_mcp.config import Limits
 from alc_mcp.domain.journal import JournalEvent, VarChanged, VarRemoved
 from alc_mcp.domain.variables import (
     BatchRejected,
@@ -53,11 +54,14 @@ class VariableOps:
     def _emit(self, name: str, measurements: dict[str, float] | None = None, **metadata: Any) -> None:
         telemetry.emit(name, measurements, session_id=self.session_id, **metadata)
 
-    def _failed(self, error: VariableError, source: str) -> None:
+    def _type_of(self, key: str) -> str | None:
+        return self.variables.get(key).type.value if self.variables.has(key) else None
+
+    def _failed(self, error: VariableError, source: str, var_type: str | None) -> None:
         if isinstance(error, ConstraintViolation):
-            self._emit("variable.constraint_violation", source=source)
+            self._emit("variable.constraint_violation", type=var_type, source=source)
         elif isinstance(error, InvalidValue):
-            self._emit("variable.validation_failed", source=source)
+            self._emit("variable.validation_failed", type=var_type, source=source)
 
     def _changed(self, variable: Variable, event_name: str, source: str) -> VarChanged:
         measurements: dict[str, float] = {"size_bytes": _size(variable.value)}
@@ -92,7 +96,7 @@ class VariableOps:
                 now_ms=now_ms,
             )
         except VariableError as exc:
-            self._failed(exc, source)
+            self._failed(exc, source, var_type)
             if name in self._presets:
                 raise type(exc)(f"{exc} (the value was preset by the host with vars)") from None
             raise
@@ -107,7 +111,7 @@ class VariableOps:
         try:
             variable = self.variables.set(key, value, metadata={"source": source, **metadata}, now_ms=now_ms)
         except VariableError as exc:
-            self._failed(exc, source)
+            self._failed(exc, source, self._type_of(key))
             raise
         return Outcome(variable, [self._changed(variable, "variable.updated", source)])
 
@@ -129,18 +133,18 @@ class VariableOps:
                 updates, atomic=atomic, metadata={"source": source, **metadata}, now_ms=now_ms
             )
         except BatchRejected as exc:
-            for error in exc.errors.values():
-                self._failed(error, source)
+            for key, error in exc.errors.items():
+                self._failed(error, source, self._type_of(key))
             self._emit("variables.batch_update", {"applied": 0, "failed": len(exc.errors)}, source=source)
             raise
         events: list[JournalEvent] = []
         failed = 0
-        for outcome in results.values():
+        for key, outcome in results.items():
             if isinstance(outcome, Variable):
                 events.append(self._changed(outcome, "variable.updated", source))
             else:
                 failed += 1
-                self._failed(outcome, source)
+                self._failed(outcome, source, self._type_of(key))
         applied = len(results) - failed
         self._emit("variables.batch_update", {"applied": applied, "failed": failed}, source=source)
         return Outcome(results, events)
@@ -203,3 +207,12 @@ def script_call(ops: VariableOps, op: str, args: dict[str, Any], now_ms: int) ->
         results = {k: True if isinstance(r, Variable) else str(r) for k, r in outcome.result.items()}
         return Outcome(results, outcome.events)
     raise ValueError(f"unknown alc.vars operation {op!r}")
+
+
+def with_limits(variables: VariableSet, limits: Limits) -> VariableSet:
+    """The same variables under this server's limits (a set rebuilt from a journal has
+    the defaults)."""
+    limited = VariableSet(max_count=limits.max_variables, max_bytes=limits.max_variable_bytes)
+    for variable in variables.list():
+        limited.put(variable)
+    return limited
