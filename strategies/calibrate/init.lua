@@ -19,6 +19,8 @@
 -- blindly.
 
 local cot = require("cot")
+local knobs = require("alc_kit.knobs")
+local parse = require("alc_kit.parse")
 
 local M = {}
 
@@ -68,9 +70,7 @@ local WORDS = {  -- a confidence given in words rather than a number
   { "low", 25 },
 }
 
-local function trim(s)
-  return (tostring(s):match("^%s*(.-)%s*$"))
-end
+local trim = parse.trim
 
 local function clamp(x)
   if x < 0 then return 0 end
@@ -115,11 +115,7 @@ local function shallow_copy(t)
 end
 
 function M.run(ctx)
-  local defaults = {}
-  for key, spec in pairs(M.meta.inputs) do
-    if spec.default ~= nil then defaults[key] = spec.default end
-  end
-  local opts = alc.tuning(defaults, ctx)
+  local opts = knobs.settings(M.meta, ctx)
   local threshold = tonumber(opts.threshold) or 70
   local target = trim(opts.escalate_to or "sc")
   if target == "" then target = "sc" end

@@ -11,6 +11,9 @@
 -- the summary it must densify and a bad step cannot derail the others. Each step depends on
 -- the one before, so the calls are sequential: 1 + steps round trips.
 
+local knobs = require("alc_kit.knobs")
+local parse = require("alc_kit.parse")
+
 local M = {}
 
 M.meta = {
@@ -39,42 +42,12 @@ M.meta = {
 
 local SYSTEM = "You write summaries of a given article. Use only facts stated in the article."
 
--- A new empty list that JSON-encodes as [] (a plain empty Lua table would encode as {}).
-local function list()
-  return alc.json_decode("[]")
-end
-
-local function trim(s)
-  return (s:gsub("^%s+", ""):gsub("%s+$", ""))
-end
-
-local function whole(value, default, min)
-  local n = math.tointeger(tonumber(value))
-  if n == nil or n < min then return default end
-  return n
-end
-
-local function knobs(ctx)
-  local defaults = {}
-  for key, spec in pairs(M.meta.inputs) do
-    if spec.default ~= nil then defaults[key] = spec.default end
-  end
-  local k = alc.tuning(defaults, ctx)
-  return { steps = whole(k.steps, defaults.steps, 0), words = whole(k.words, defaults.words, 1) }
-end
+local list, trim = parse.array, parse.trim
 
 local function word_count(s)
   local n = 0
   for _ in s:gmatch("%S+") do n = n + 1 end
   return n
-end
-
-local function first_string(t, keys)
-  for _, key in ipairs(keys) do
-    local v = t[key]
-    if type(v) == "string" and v:find("%S") then return trim(v) end
-  end
-  return nil
 end
 
 -- Entities as a list of strings, whether the model gave an array or a "a; b, c" string.
@@ -101,11 +74,11 @@ local ENTITY_KEYS = { "missing_entities", "Missing_Entities", "entities", "Entit
 
 -- (summary, entities) from a reply. JSON when the model gave it (an object, or the paper's
 -- list of steps, of which we take the last); otherwise the whole reply is the summary.
-local function parse(reply)
+local function read_step(reply)
   local t = alc.json_extract(reply)
   if type(t) == "table" and type(t[#t]) == "table" then t = t[#t] end
   if type(t) == "table" then
-    local summary = first_string(t, SUMMARY_KEYS)
+    local summary = parse.field(t, SUMMARY_KEYS)
     if summary ~= nil then return summary, entity_list(t, ENTITY_KEYS) end
   end
   return trim(reply), list()
@@ -118,26 +91,24 @@ local function article_block(article, focus)
 end
 
 function M.run(ctx)
-  local task = ctx.task
-  if type(task) == "number" then task = tostring(task) end
-  if type(task) ~= "string" or not task:find("%S") then
-    error("cod: ctx.task is required (the text to summarise)", 0)
-  end
-  local k = knobs(ctx)
+  local task = knobs.task(ctx, "cod: ctx.task is required (the text to summarise)")
+  local cfg, inputs = knobs.settings(M.meta, ctx), M.meta.inputs
+  local steps = knobs.whole(cfg.steps, inputs.steps.default, 0)
+  local target_words = knobs.whole(cfg.words, inputs.words.default, 1)
   local article, focus = task, nil
-  if type(ctx.text) == "string" and ctx.text:find("%S") then article, focus = ctx.text, task end
+  if knobs.text(ctx.text) then article, focus = ctx.text, task end
   local header = article_block(article, focus)
-  local total = k.steps + 1
+  local total = steps + 1
 
   -- Step 0: the sparse start. Long-winded on purpose, so later steps have room to replace
   -- filler with entities without growing the summary.
   alc.progress(1, total, "initial sparse summary")
-  local reply = alc.llm(header .. "\nWrite an initial summary of about " .. k.words .. " words. Keep it "
+  local reply = alc.llm(header .. "\nWrite an initial summary of about " .. target_words .. " words. Keep it "
     .. "non-specific: mention only one to three of the most salient entities and fill the rest with "
     .. "general, verbose language (e.g. \"this article discusses\").\n"
     .. "Reply as JSON: {\"entities\": [\"...\"], \"summary\": \"...\"}",
     { system = SYSTEM, max_tokens = 600 })
-  local summary, entities = parse(reply)
+  local summary, entities = read_step(reply)
 
   local seen, distinct = {}, 0
   local function count_new(list)
@@ -161,27 +132,27 @@ function M.run(ctx)
   end
   record(0, entities)
 
-  for step = 1, k.steps do
-    alc.progress(step + 1, total, "densifying, step " .. step .. " of " .. k.steps)
+  for step = 1, steps do
+    alc.progress(step + 1, total, "densifying, step " .. step .. " of " .. steps)
     reply = alc.llm(header .. "\nCurrent summary (" .. word_count(summary) .. " words):\n<<<\n" .. summary
       .. "\n>>>\n\nMake the summary denser in two steps.\n"
       .. "1. Find one to three informative entities from the article that the summary is missing. "
       .. "A missing entity is relevant to the main story, specific yet concise (five words or fewer), "
       .. "novel (not in the summary), faithful (present in the article) and may come from anywhere in "
       .. "the article.\n"
-      .. "2. Rewrite the summary at the same length, about " .. k.words .. " words, keeping every entity "
-      .. "and detail it already has and adding the missing ones. Make room by fusing and compressing "
-      .. "sentences and by removing uninformative phrases; never drop an entity already present, and "
-      .. "add fewer entities rather than grow the summary.\n"
+      .. "2. Rewrite the summary at the same length, about " .. target_words .. " words, "
+      .. "keeping every entity and detail it already has and adding the missing ones. Make room by "
+      .. "fusing and compressing sentences and by removing uninformative phrases; never drop an "
+      .. "entity already present, and add fewer entities rather than grow the summary.\n"
       .. "Reply as JSON: {\"missing_entities\": [\"...\"], \"denser_summary\": \"...\"}",
       { system = SYSTEM, max_tokens = 600 })
-    local denser, added = parse(reply)
+    local denser, added = read_step(reply)
     -- An empty rewrite must not erase the chain: keep the previous summary.
     if denser ~= "" then summary = denser end
     record(step, added)
   end
 
-  ctx.result = { answer = summary, summary = summary, densities = densities, steps = k.steps }
+  ctx.result = { answer = summary, summary = summary, densities = densities, steps = steps }
   return ctx
 end
 

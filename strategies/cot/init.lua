@@ -16,6 +16,9 @@
 -- M.prompt and M.extract_answer are reused by `sc` (self-consistency samples this same
 -- prompt several times), `calibrate` and `panel`.
 
+local knobs = require("alc_kit.knobs")
+local parse = require("alc_kit.parse")
+
 local M = {}
 
 M.meta = {
@@ -44,9 +47,7 @@ M.meta = {
 M.SYSTEM = "You solve problems by reasoning step by step. Show your reasoning, then give the final "
   .. "answer on its own last line, in the form `Answer: <answer>`."
 
-local function trim(s)
-  return (tostring(s):match("^%s*(.-)%s*$"))
-end
+local trim = parse.trim
 
 -- The prompt of the paper: exemplars as Q/A pairs whose A is reasoning then the answer,
 -- then the new question. Exemplars may also be plain strings (already formatted).
@@ -118,8 +119,7 @@ end
 -- is then the whole reply, trimmed (the most honest fallback: nothing is thrown away).
 function M.extract_answer(reply)
   local text = tostring(reply or "")
-  local lines = {}
-  for line in (text .. "\n"):gmatch("(.-)\r?\n") do lines[#lines + 1] = line end
+  local lines = parse.lines(text)
   -- From the last line up: the final answer is the last one the model stated.
   for i = #lines, 1, -1 do
     local line = lines[i]
@@ -141,8 +141,7 @@ end
 -- Everything above the answer line: the chain of thought itself, kept as evidence.
 local function reasoning_of(reply, found)
   if not found then return trim(reply) end
-  local lines = {}
-  for line in (tostring(reply) .. "\n"):gmatch("(.-)\r?\n") do lines[#lines + 1] = line end
+  local lines = parse.lines(reply)
   for i = #lines, 1, -1 do
     if marker_end(lines[i]:lower()) or lines[i]:find("\\boxed{") then
       local above = {}
@@ -154,11 +153,7 @@ local function reasoning_of(reply, found)
 end
 
 function M.run(ctx)
-  local defaults = {}
-  for key, spec in pairs(M.meta.inputs) do
-    if spec.default ~= nil then defaults[key] = spec.default end
-  end
-  local opts = alc.tuning(defaults, ctx)
+  local opts = knobs.settings(M.meta, ctx)
   local task = ctx.task or ""
 
   alc.progress(1, 2, "cot: reasoning step by step")

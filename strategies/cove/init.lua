@@ -10,6 +10,9 @@
 -- cannot be copied into its own check. The questions are independent, so they all go to the
 -- host in one pause: 4 round trips in all (baseline, plan, verifications, final).
 
+local knobs = require("alc_kit.knobs")
+local parse = require("alc_kit.parse")
+
 local M = {}
 
 M.meta = {
@@ -35,54 +38,24 @@ M.meta = {
   },
 }
 
--- A new empty list that JSON-encodes as [] (a plain empty Lua table would encode as {}).
-local function list()
-  return alc.json_decode("[]")
-end
+local list, trim = parse.array, parse.trim
 
-local function trim(s)
-  return (s:gsub("^%s+", ""):gsub("%s+$", ""))
-end
-
-local function whole(value, default, min)
-  local n = math.tointeger(tonumber(value))
-  if n == nil or n < min then return default end
-  return n
-end
-
-local function knobs(ctx)
-  local defaults = {}
-  for key, spec in pairs(M.meta.inputs) do
-    if spec.default ~= nil then defaults[key] = spec.default end
-  end
-  local k = alc.tuning(defaults, ctx)
-  return { max_questions = whole(k.max_questions, defaults.max_questions, 1) }
-end
-
--- Strip a list marker: "- ", "* ", "1. ", "2) ", "Q3: ".
+-- Strip a list marker: parse.unmark's "- ", "* ", "1. ", "2) ", and here also "Q3: ".
 local function unmark(line)
-  local s = trim(line)
-  local rest = s:match("^[%-%*]%s+(.*)$") or s:match("^%(?%d+[%.%)]%s+(.*)$")
-    or s:match("^[Qq]%d+[%.%):]%s*(.*)$")
-  return rest and trim(rest) or nil, s
+  local rest, s = parse.unmark(line)
+  if rest == nil then
+    rest = s:match("^[Qq]%d+[%.%):]%s*(.*)$")
+    if rest then rest = trim(rest) end
+  end
+  return rest, s
 end
 
 -- Verification questions from the plan reply, most tolerant last:
 -- a JSON array (or {"questions": [...]}), then marked or question-mark lines, then any
 -- sentence ending in "?". A reply with none of these gives no questions.
 local function parse_questions(reply)
-  local out = {}
-  local t = alc.json_extract(reply)
-  if type(t) == "table" then
-    local items = (t[1] ~= nil) and t or t.questions or t.verification_questions or {}
-    if type(items) == "table" then
-      for _, q in ipairs(items) do
-        if type(q) == "table" then q = q.question end
-        if type(q) == "string" and q:find("%S") then out[#out + 1] = trim(q) end
-      end
-    end
-    if #out > 0 then return out end
-  end
+  local out = parse.json_list(reply, { "questions", "verification_questions" }, { "question" })
+  if #out > 0 then return out end
   for line in reply:gmatch("[^\n]+") do
     local rest, plain = unmark(line)
     if rest ~= nil and rest ~= "" then
@@ -124,12 +97,9 @@ local function final_text(reply)
 end
 
 function M.run(ctx)
-  local task = ctx.task
-  if type(task) == "number" then task = tostring(task) end
-  if type(task) ~= "string" or not task:find("%S") then
-    error("cove: ctx.task is required (the question to answer)", 0)
-  end
-  local k = knobs(ctx)
+  local task = knobs.task(ctx, "cove: ctx.task is required (the question to answer)")
+  local cfg = knobs.settings(M.meta, ctx)
+  local max_questions = knobs.whole(cfg.max_questions, M.meta.inputs.max_questions.default, 1)
   local total = 4
 
   alc.progress(1, total, "baseline answer")
@@ -140,14 +110,14 @@ function M.run(ctx)
 
   alc.progress(2, total, "planning verification questions")
   local plan = alc.llm("Question: " .. task .. "\n\nDraft answer:\n" .. baseline .. "\n\n"
-    .. "Write up to " .. k.max_questions .. " verification questions that check the facts the draft "
+    .. "Write up to " .. max_questions .. " verification questions that check the facts the draft "
     .. "states, one fact per question (for \"X was born in Paris\" ask \"Where was X born?\"). Each "
     .. "question must make sense on its own, naming who or what it is about, because it will be "
     .. "answered without the draft.\nReply as a JSON array of strings.", {
     system = "You plan fact-checking questions for a draft answer.",
     max_tokens = 500,
   })
-  local questions = dedupe(parse_questions(plan), k.max_questions)
+  local questions = dedupe(parse_questions(plan), max_questions)
 
   local result = { baseline = baseline, questions = questions, verifications = list() }
   ctx.result = result

@@ -11,6 +11,9 @@
 --
 -- Round trips: 1 (plan) + 1 (every subtask at once) + 1 (merge) = 3.
 
+local knobs = require("alc_kit.knobs")
+local parse = require("alc_kit.parse")
+
 local M = {}
 
 M.meta = {
@@ -53,87 +56,22 @@ local SOLVE_SYSTEM = "You solve one subtask of a larger task. Solve only the sub
 local MERGE_SYSTEM = "You integrate partial results into one complete, consistent answer to the "
   .. "original task, resolving any conflicts between them."
 
--- ---------------------------------------------------------------------------
--- settings
--- ---------------------------------------------------------------------------
-
--- Defaults come from M.meta.inputs, so the documented default is the one that runs.
-local function settings(ctx)
-  local defaults = {}
-  for name, spec in pairs(M.meta.inputs) do
-    if spec.default ~= nil then defaults[name] = spec.default end
-  end
-  return alc.tuning(defaults, ctx)
-end
-
--- A whole number within [lo, hi]; anything unusable falls back to the default.
-local function count(value, default, lo, hi)
-  local n = tonumber(value)
-  if n == nil or n ~= n then n = default end
-  n = math.floor(n)
-  if n < lo then n = lo end
-  if n > hi then n = hi end
-  return n
-end
-
-local function trim(s)
-  return (tostring(s):gsub("^%s+", ""):gsub("%s+$", ""))
-end
+local trim = parse.trim
 
 -- ---------------------------------------------------------------------------
 -- plan parsing
 -- ---------------------------------------------------------------------------
 
--- The text of one planned subtask: a string, or an object naming it under a usual key.
-local function subtask_text(entry)
-  if type(entry) == "string" then return trim(entry) end
-  if type(entry) == "table" then
-    for _, key in ipairs({ "subtask", "task", "description", "title", "name", "step" }) do
-      if type(entry[key]) == "string" then return trim(entry[key]) end
-    end
-  end
-  return ""
-end
+-- Where a JSON plan keeps its list ({"subtasks": [...]}) and each subtask's text
+-- ({"subtask": "..."}), under the names planners commonly use.
+local PLAN_KEYS = { "subtasks", "tasks", "steps", "plan" }
+local SUBTASK_KEYS = { "subtask", "task", "description", "title", "name", "step" }
 
--- Subtasks from a JSON plan: an array, or an object holding the array under a usual key.
-local function from_json(reply)
-  local plan = alc.json_extract(reply)
-  if type(plan) ~= "table" then return {} end
-  if plan[1] == nil then
-    for _, key in ipairs({ "subtasks", "tasks", "steps", "plan" }) do
-      if type(plan[key]) == "table" then
-        plan = plan[key]
-        break
-      end
-    end
-  end
-  local out = {}
-  for _, entry in ipairs(plan) do
-    local text = subtask_text(entry)
-    if text ~= "" then out[#out + 1] = text end
-  end
-  return out
-end
-
--- Subtasks from a numbered or bulleted list, for planners that ignore the JSON request.
-local function from_list(reply)
-  local out = {}
-  for line in (tostring(reply) .. "\n"):gmatch("(.-)\r?\n") do
-    local s = trim(line)
-    local item = s:match("^%**%(?%d+[%.:%)]%**%s+(.+)$")
-      or s:match("^%**[Ss]tep%s*%d+%s*[%.:%)%-]+%**%s*(.+)$")
-      or s:match("^[%-%*%+]%s+(.+)$")
-    if item then
-      item = trim(item)
-      if item ~= "" then out[#out + 1] = item end
-    end
-  end
-  return out
-end
-
+-- Up to `limit` subtasks: from the requested JSON plan, else from a numbered or bulleted
+-- list, for planners that ignore the JSON request.
 local function parse_plan(reply, limit)
-  local found = from_json(reply)
-  if #found == 0 then found = from_list(reply) end
+  local found = parse.json_list(reply, PLAN_KEYS, SUBTASK_KEYS)
+  if #found == 0 then found = parse.list(reply) end
   local out = {}
   for i = 1, math.min(#found, limit) do out[i] = found[i] end
   return out
@@ -144,12 +82,9 @@ end
 -- ---------------------------------------------------------------------------
 
 function M.run(ctx)
-  local task = ctx.task
-  if type(task) ~= "string" or not task:match("%S") then
-    error("decompose: ctx.task must be a non-empty string", 2)
-  end
-  local cfg = settings(ctx)
-  local max_subtasks = count(cfg.max_subtasks, M.meta.inputs.max_subtasks.default, 1, MAX_SUBTASKS)
+  local task = knobs.task(ctx, "decompose: ctx.task must be a non-empty string")
+  local cfg = knobs.settings(M.meta, ctx)
+  local max_subtasks = knobs.count(cfg.max_subtasks, M.meta.inputs.max_subtasks.default, 1, MAX_SUBTASKS)
   local total = 4 -- plan, solve, merge, done
 
   -- 1. The plan.

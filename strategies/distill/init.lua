@@ -13,6 +13,9 @@
 -- Round trips: 1 (all chunks) + 1 per intermediate merge level (all groups of that level in
 -- one pause) + 1 final merge. A text that fits in one chunk takes a single round trip.
 
+local knobs = require("alc_kit.knobs")
+local parse = require("alc_kit.parse")
+
 local M = {}
 
 M.meta = {
@@ -64,26 +67,12 @@ local MERGE_SYSTEM = "You combine notes taken from consecutive parts of one long
 local DEFAULT_INSTRUCTION = "Summarise the text: its key facts and points, with the names, numbers "
   .. "and dates that matter."
 
-local function trim(s)
-  return (s:gsub("^%s+", ""):gsub("%s+$", ""))
-end
+local trim = parse.trim
 
--- A whole number >= min from ctx, or the default when it is missing or unusable: a knob of
--- the wrong type must not break the run.
-local function whole(value, default, min)
-  local n = math.tointeger(tonumber(value))
-  if n == nil or n < min then return default end
-  return n
-end
-
-local function knobs(ctx)
-  local defaults = {}
-  for key, spec in pairs(M.meta.inputs) do
-    if spec.default ~= nil then defaults[key] = spec.default end
-  end
-  local k = alc.tuning(defaults, ctx)
-  local size = whole(k.chunk_size, defaults.chunk_size, 1)
-  local overlap = whole(k.overlap, defaults.overlap, 0)
+local function settings(ctx)
+  local k, inputs = knobs.settings(M.meta, ctx), M.meta.inputs
+  local size = knobs.whole(k.chunk_size, inputs.chunk_size.default, 1)
+  local overlap = knobs.whole(k.overlap, inputs.overlap.default, 0)
   -- An overlap as large as the chunk would make alc.chunk advance one unit at a time.
   if overlap >= size then overlap = size - 1 end
   return {
@@ -91,7 +80,7 @@ local function knobs(ctx)
     size = size,
     overlap = overlap,
     -- A fanout below 2 could never shrink the number of notes.
-    fanout = whole(k.merge_fanout, defaults.merge_fanout, 2),
+    fanout = knobs.whole(k.merge_fanout, inputs.merge_fanout.default, 2),
   }
 end
 
@@ -165,14 +154,10 @@ local function concat_notes(group)
 end
 
 function M.run(ctx)
-  local task = ctx.task
-  if type(task) == "number" then task = tostring(task) end
-  if type(task) ~= "string" or not task:find("%S") then
-    error("distill: ctx.task is required (what to extract)", 0)
-  end
-  local k = knobs(ctx)
+  local task = knobs.task(ctx, "distill: ctx.task is required (what to extract)")
+  local k = settings(ctx)
   local text = ctx.text
-  if type(text) ~= "string" or not text:find("%S") then
+  if not knobs.text(text) then
     text, task = task, DEFAULT_INSTRUCTION
   end
 

@@ -12,6 +12,9 @@
 -- in one pause: 2 round trips for a given text (split, verify), 3 when the text has to be
 -- written first.
 
+local knobs = require("alc_kit.knobs")
+local parse = require("alc_kit.parse")
+
 local M = {}
 
 M.meta = {
@@ -48,41 +51,7 @@ M.meta = {
   },
 }
 
--- A new empty list that JSON-encodes as [] (a plain empty Lua table would encode as {}).
-local function list()
-  return alc.json_decode("[]")
-end
-
-local function trim(s)
-  return (s:gsub("^%s+", ""):gsub("%s+$", ""))
-end
-
-local function whole(value, default, min)
-  local n = math.tointeger(tonumber(value))
-  if n == nil or n < min then return default end
-  return n
-end
-
-local function knobs(ctx)
-  local defaults = {}
-  for key, spec in pairs(M.meta.inputs) do
-    if spec.default ~= nil then defaults[key] = spec.default end
-  end
-  local k = alc.tuning(defaults, ctx)
-  return { max_claims = whole(k.max_claims, defaults.max_claims, 1) }
-end
-
-local function nonblank(v)
-  if type(v) == "string" and v:find("%S") then return v end
-  return nil
-end
-
--- Strip a list marker ("- ", "* ", "1. ", "2) "); nil when the line has none.
-local function unmark(line)
-  local s = trim(line)
-  local rest = s:match("^[%-%*]%s+(.*)$") or s:match("^%(?%d+[%.%)]%s+(.*)$")
-  return rest and trim(rest) or nil, s
-end
+local list, trim = parse.array, parse.trim
 
 -- Sentences, a coarse stand-in for atomic facts when the splitter ignored the format.
 local function sentences(text)
@@ -98,21 +67,11 @@ end
 -- then marked lines, then one claim per line. A single unmarked paragraph means the reply
 -- ignored the format, and the text's own sentences are used instead.
 local function parse_claims(reply, text)
-  local out = {}
-  local t = alc.json_extract(reply)
-  if type(t) == "table" then
-    local items = (t[1] ~= nil) and t or t.claims or t.facts or t.atomic_facts or {}
-    if type(items) == "table" then
-      for _, c in ipairs(items) do
-        if type(c) == "table" then c = c.claim or c.fact end
-        if nonblank(c) then out[#out + 1] = trim(c) end
-      end
-    end
-    if #out > 0 then return out, "json" end
-  end
+  local out = parse.json_list(reply, { "claims", "facts", "atomic_facts" }, { "claim", "fact" })
+  if #out > 0 then return out, "json" end
   local plain = {}
   for line in reply:gmatch("[^\n]+") do
-    local rest, s = unmark(line)
+    local rest, s = parse.unmark(line)
     if rest ~= nil and rest ~= "" then out[#out + 1] = rest end
     if s:find("%w") then plain[#plain + 1] = s end
   end
@@ -152,14 +111,11 @@ local function round3(x)
 end
 
 function M.run(ctx)
-  local task = ctx.task
-  if type(task) == "number" then task = tostring(task) end
-  if type(task) ~= "string" or not task:find("%S") then
-    error("factscore: ctx.task is required (the topic of the text)", 0)
-  end
-  local k = knobs(ctx)
-  local knowledge = nonblank(ctx.knowledge)
-  local text = nonblank(ctx.text)
+  local task = knobs.task(ctx, "factscore: ctx.task is required (the topic of the text)")
+  local cfg = knobs.settings(M.meta, ctx)
+  local max_claims = knobs.whole(cfg.max_claims, M.meta.inputs.max_claims.default, 1)
+  local knowledge = knobs.text(ctx.knowledge)
+  local text = knobs.text(ctx.text)
   local generated = text == nil
   local total = generated and 3 or 2
   local step = 0
@@ -178,7 +134,7 @@ function M.run(ctx)
   local split = alc.llm("Text:\n<<<\n" .. text .. "\n>>>\n\n"
     .. "Break the text into atomic claims: short, self-contained statements that each carry exactly "
     .. "one piece of information. Replace pronouns with the names they stand for, so every claim can "
-    .. "be checked on its own. List at most " .. k.max_claims .. " claims; if there are more, keep the "
+    .. "be checked on its own. List at most " .. max_claims .. " claims; if there are more, keep the "
     .. "most important ones.\nReply as a JSON array of strings.", {
     system = "You break texts into atomic facts.",
     max_tokens = 1000,
@@ -187,7 +143,7 @@ function M.run(ctx)
   local claims, seen = {}, {}
   for _, c in ipairs(parsed) do
     local key = c:lower()
-    if #claims < k.max_claims and not seen[key] then
+    if #claims < max_claims and not seen[key] then
       seen[key] = true
       claims[#claims + 1] = c
     end

@@ -21,6 +21,9 @@
 -- the level) and — below the last level — 1 pause generating children for the unreliable
 -- nodes. depth=1: 2 round trips; each further level adds 2 when some node needs expanding.
 
+local knobs = require("alc_kit.knobs")
+local parse = require("alc_kit.parse")
+
 local M = {}
 
 M.meta = {
@@ -59,16 +62,7 @@ local EXPLAIN_SYSTEM = "You write short abductive explanations: given a claim an
 
 local JUDGE_SYSTEM = "You judge whether statements are true. Reply with one word: True or False."
 
-local function trim(s)
-  return (tostring(s):match("^%s*(.-)%s*$"))
-end
-
-local function count_knob(value, default, low, high)
-  local n = math.tointeger(tonumber(value) or default) or default
-  if n < low then n = low end
-  if n > high then n = high end
-  return n
-end
+local trim = parse.trim
 
 local function explain_query(claim, side, k, of)
   local variant = ""
@@ -205,13 +199,9 @@ local function export(node)
 end
 
 function M.run(ctx)
-  local defaults = {}
-  for key, spec in pairs(M.meta.inputs) do
-    if spec.default ~= nil then defaults[key] = spec.default end
-  end
-  local opts = alc.tuning(defaults, ctx)
-  local depth = count_knob(opts.depth, 1, 1, 4)
-  local breadth = count_knob(opts.breadth, 1, 1, 5)
+  local opts = knobs.settings(M.meta, ctx)
+  local depth = knobs.count(opts.depth, 1, 1, 4)
+  local breadth = knobs.count(opts.breadth, 1, 1, 5)
   local task = trim(ctx.task or "")
   local total = 2 * depth  -- the most pauses this run can take
   local step = 0

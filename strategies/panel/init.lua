@@ -17,6 +17,8 @@
 -- If the moderator ignores that format, its whole synthesis stands as the answer.
 
 local cot = require("cot")
+local knobs = require("alc_kit.knobs")
+local parse = require("alc_kit.parse")
 
 local M = {}
 
@@ -62,9 +64,7 @@ M.meta = {
 
 local MAX_ROLES = 12
 
-local function trim(s)
-  return (tostring(s):match("^%s*(.-)%s*$"))
-end
+local trim = parse.trim
 
 -- Normalise the roles knob into {name=, focus=} tables. Accepts an array of names or
 -- tables, or one comma-separated string; anything unusable falls back to the defaults.
@@ -120,11 +120,7 @@ local function moderator_prompt(task, perspectives)
 end
 
 function M.run(ctx)
-  local defaults = {}
-  for key, spec in pairs(M.meta.inputs) do
-    if spec.default ~= nil then defaults[key] = spec.default end
-  end
-  local opts = alc.tuning(defaults, ctx)
+  local opts = knobs.settings(M.meta, ctx)
   local roles = read_roles(opts.roles)
   local task = trim(ctx.task or "")
   local names = {}

@@ -10,6 +10,9 @@
 -- Round trips: 1 (all n candidates at once) + ceil(log2 n) tournament rounds, each round's
 -- matches going out together. With n = 4: 3 round trips of 4, 2 and 1 queries.
 
+local knobs = require("alc_kit.knobs")
+local parse = require("alc_kit.parse")
+
 local M = {}
 
 M.meta = {
@@ -62,43 +65,6 @@ local CANDIDATE_SYSTEM = "You are a careful expert. Answer the task as well as y
 local JUDGE_SYSTEM = "You are an impartial judge comparing two responses to the same task. "
   .. "Ignore the order in which they are shown and their length; judge only their quality. "
   .. "End your reply with a line of the form 'Winner: A' or 'Winner: B'."
-
--- ---------------------------------------------------------------------------
--- settings
--- ---------------------------------------------------------------------------
-
--- Defaults come from M.meta.inputs, so the documented default is the one that runs.
-local function settings(ctx)
-  local defaults = {}
-  for name, spec in pairs(M.meta.inputs) do
-    if spec.default ~= nil then defaults[name] = spec.default end
-  end
-  return alc.tuning(defaults, ctx)
-end
-
--- A whole number within [lo, hi]; anything unusable falls back to the default.
-local function count(value, default, lo, hi)
-  local n = tonumber(value)
-  if n == nil or n ~= n then n = default end
-  n = math.floor(n)
-  if n < lo then n = lo end
-  if n > hi then n = hi end
-  return n
-end
-
-local function flag(value, default)
-  if type(value) == "boolean" then return value end
-  if type(value) == "string" then
-    local b = alc.match_bool(value)
-    if b ~= nil then return b end
-  end
-  return default
-end
-
-local function text_or(value, default)
-  if type(value) == "string" and value:match("%S") then return value end
-  return default
-end
 
 -- ---------------------------------------------------------------------------
 -- judging
@@ -158,14 +124,11 @@ end
 -- ---------------------------------------------------------------------------
 
 function M.run(ctx)
-  local task = ctx.task
-  if type(task) ~= "string" or not task:match("%S") then
-    error("rank: ctx.task must be a non-empty string", 2)
-  end
-  local cfg = settings(ctx)
-  local n = count(cfg.n, M.meta.inputs.n.default, 1, MAX_N)
-  local criteria = text_or(cfg.criteria, M.meta.inputs.criteria.default)
-  local debias = flag(cfg.debias, M.meta.inputs.debias.default)
+  local task = knobs.task(ctx, "rank: ctx.task must be a non-empty string")
+  local cfg = knobs.settings(M.meta, ctx)
+  local n = knobs.count(cfg.n, M.meta.inputs.n.default, 1, MAX_N)
+  local criteria = knobs.text(cfg.criteria, M.meta.inputs.criteria.default)
+  local debias = knobs.flag(cfg.debias, M.meta.inputs.debias.default)
 
   local rounds = 0
   while (1 << rounds) < n do rounds = rounds + 1 end
@@ -187,7 +150,7 @@ function M.run(ctx)
   -- 2. The tournament. Entrants are candidate indices; a round's matches (and, with
   --    debias, both orders of each match) are judged in a single batch.
   local entrants = indices
-  local bracket = alc.json_decode("[]") -- stays a JSON list even with n = 1 (no rounds)
+  local bracket = parse.array() -- stays a JSON list even with n = 1 (no rounds)
   for round = 1, rounds do
     local matches, passed = pair_up(entrants)
     alc.progress(1 + round, total, "round " .. round .. " of " .. rounds .. ": "

@@ -20,6 +20,9 @@
 -- Anything else (including a reply that ignores the format) means "revise", so a
 -- confused host costs at most max_rounds rounds, never a crash or an endless loop.
 
+local knobs = require("alc_kit.knobs")
+local parse = require("alc_kit.parse")
+
 local M = {}
 
 M.meta = {
@@ -61,16 +64,7 @@ local SATISFIED_PHRASES = {
   "no improvements needed", "no further improvements", "needs no changes", "lgtm",
 }
 
-local function trim(s)
-  return (tostring(s):match("^%s*(.-)%s*$"))
-end
-
-local function count_knob(value, default, low, high)
-  local n = math.tointeger(tonumber(value) or default) or default
-  if n < low then n = low end
-  if n > high then n = high end
-  return n
-end
+local trim = parse.trim
 
 --- Does this critique say the answer needs no more changes?
 -- Returns (satisfied, how) where `how` tells which rule decided (kept as evidence).
@@ -78,7 +72,7 @@ function M.is_satisfied(critique)
   local text = tostring(critique or "")
   -- 1. The requested verdict line; the last one wins.
   local verdict
-  for line in (text .. "\n"):gmatch("(.-)\r?\n") do
+  for _, line in ipairs(parse.lines(text)) do
     local tail = line:lower():match("verdict%W*(.*)$")
     if tail and trim(tail) ~= "" then verdict = tail end
   end
@@ -134,12 +128,8 @@ local function revise_prompt(task, answer, critique, history)
 end
 
 function M.run(ctx)
-  local defaults = {}
-  for key, spec in pairs(M.meta.inputs) do
-    if spec.default ~= nil then defaults[key] = spec.default end
-  end
-  local opts = alc.tuning(defaults, ctx)
-  local max_rounds = count_knob(opts.max_rounds, 3, 1, 10)
+  local opts = knobs.settings(M.meta, ctx)
+  local max_rounds = knobs.count(opts.max_rounds, 3, 1, 10)
   local task = trim(ctx.task or "")
   local total = 1 + 2 * max_rounds  -- the most calls this run can make
   local step = 1

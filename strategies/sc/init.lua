@@ -17,6 +17,8 @@
 --      accuracy rises with agreement).
 
 local cot = require("cot")
+local knobs = require("alc_kit.knobs")
+local parse = require("alc_kit.parse")
 
 local M = {}
 
@@ -45,16 +47,7 @@ M.meta = {
 
 local MAX_SAMPLES = 50
 
-local function trim(s)
-  return (tostring(s):match("^%s*(.-)%s*$"))
-end
-
-local function count_knob(value, default, low, high)
-  local n = math.tointeger(tonumber(value) or default) or default
-  if n < low then n = low end
-  if n > high then n = high end
-  return n
-end
+local trim = parse.trim
 
 -- "18", "18.0", "+18", "$18", "1,800", "18 dollars" and "18%" all mean a number; give
 -- each number one spelling so they vote together. Returns nil when `s` is not a number
@@ -100,12 +93,8 @@ function M.normalize(answer)
 end
 
 function M.run(ctx)
-  local defaults = {}
-  for key, spec in pairs(M.meta.inputs) do
-    if spec.default ~= nil then defaults[key] = spec.default end
-  end
-  local opts = alc.tuning(defaults, ctx)
-  local n = count_knob(opts.n, 5, 1, MAX_SAMPLES)
+  local opts = knobs.settings(M.meta, ctx)
+  local n = knobs.count(opts.n, 5, 1, MAX_SAMPLES)
   local task = ctx.task or ""
 
   -- 1. n samples of the same chain-of-thought prompt, all in one pause. The paper gets

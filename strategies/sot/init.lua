@@ -13,6 +13,9 @@
 --
 -- Round trips: 1 (skeleton) + 1 (all points expanded at once) [+ 1 with polish].
 
+local knobs = require("alc_kit.knobs")
+local parse = require("alc_kit.parse")
+
 local M = {}
 
 M.meta = {
@@ -51,84 +54,18 @@ local EXPAND_SYSTEM = "You write one part of a larger answer. Write only the poi
 local POLISH_SYSTEM = "You edit text. Turn the given points into one coherent answer without adding "
   .. "or dropping content."
 
--- ---------------------------------------------------------------------------
--- settings
--- ---------------------------------------------------------------------------
-
--- Defaults come from M.meta.inputs, so the documented default is the one that runs.
-local function settings(ctx)
-  local defaults = {}
-  for name, spec in pairs(M.meta.inputs) do
-    if spec.default ~= nil then defaults[name] = spec.default end
-  end
-  return alc.tuning(defaults, ctx)
-end
-
--- A whole number within [lo, hi]; anything unusable falls back to the default.
-local function count(value, default, lo, hi)
-  local n = tonumber(value)
-  if n == nil or n ~= n then n = default end
-  n = math.floor(n)
-  if n < lo then n = lo end
-  if n > hi then n = hi end
-  return n
-end
-
-local function flag(value, default)
-  if type(value) == "boolean" then return value end
-  if type(value) == "string" then
-    local b = alc.match_bool(value)
-    if b ~= nil then return b end
-  end
-  return default
-end
-
-local function trim(s)
-  return (tostring(s):gsub("^%s+", ""):gsub("%s+$", ""))
-end
-
--- ---------------------------------------------------------------------------
--- skeleton parsing
--- ---------------------------------------------------------------------------
-
--- The item text of a numbered or bulleted line ("1. x", "2) x", "Point 3: x", "- x",
--- "* x", "• x", "**1.** x"), or nil for any other line.
-local function list_item(line)
-  local s = trim(line):gsub("^#+%s*", "")
-  local body = s:match("^%**%s*[Pp]oint%s*%d+%s*[%.:%)%-]+%**%s*(.+)$")
-    or s:match("^%**%(?%d+[%.:%)]%**%s+(.+)$")
-    or s:match("^[%-%*%+]%s+(.+)$")
-    or s:match("^\226\128\162%s*(.+)$") -- U+2022 bullet
-  if body == nil then return nil end
-  -- Markdown emphasis around a whole point is formatting, not content.
-  body = trim(body:gsub("^%*%*(.-)%*%*", "%1"))
-  if body == "" then return nil end
-  return body
-end
-
--- Up to `limit` points from a skeleton reply, in order.
-local function parse_points(reply, limit)
-  local points = {}
-  for line in (tostring(reply) .. "\n"):gmatch("(.-)\r?\n") do
-    local item = list_item(line)
-    if item and #points < limit then points[#points + 1] = item end
-  end
-  return points
-end
+local trim = parse.trim
 
 -- ---------------------------------------------------------------------------
 -- run
 -- ---------------------------------------------------------------------------
 
 function M.run(ctx)
-  local task = ctx.task
-  if type(task) ~= "string" or not task:match("%S") then
-    error("sot: ctx.task must be a non-empty string", 2)
-  end
-  local cfg = settings(ctx)
+  local task = knobs.task(ctx, "sot: ctx.task must be a non-empty string")
+  local cfg = knobs.settings(M.meta, ctx)
   local inputs = M.meta.inputs
-  local max_points = count(cfg.max_points, inputs.max_points.default, 1, MAX_POINTS)
-  local polish = flag(cfg.polish, inputs.polish.default)
+  local max_points = knobs.count(cfg.max_points, inputs.max_points.default, 1, MAX_POINTS)
+  local polish = knobs.flag(cfg.polish, inputs.polish.default)
   local total = polish and 4 or 3 -- skeleton, expansion, [polish,] done
 
   -- 1. The skeleton.
@@ -139,7 +76,9 @@ function M.run(ctx)
       .. max_points .. " points, each 3 to 6 words, one per line.",
     { system = SKELETON_SYSTEM, max_tokens = 300 }
   )
-  local points = parse_points(skeleton_reply, max_points)
+  -- The skeleton is a numbered list; parse.list also takes bullets, "Point 1:" and
+  -- emphasis, and drops whatever else the reply says around the list.
+  local points = parse.list(skeleton_reply, max_points)
   -- A reply with no list in it still gets an answer: a one-point skeleton, i.e. the task
   -- answered directly, keeping the same round-trip shape.
   local skeleton_parsed = #points > 0

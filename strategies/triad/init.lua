@@ -10,6 +10,9 @@
 -- Round trips: `rounds` (both sides argue in the same pause, each seeing only the
 -- other's arguments from earlier rounds) + 1 for the judge.
 
+local knobs = require("alc_kit.knobs")
+local parse = require("alc_kit.parse")
+
 local M = {}
 
 M.meta = {
@@ -68,37 +71,7 @@ M.meta = {
 local MAX_ROUNDS = 10
 local SIDES = { "proponent", "opponent" }
 
--- ---------------------------------------------------------------------------
--- settings
--- ---------------------------------------------------------------------------
-
--- Defaults come from M.meta.inputs, so the documented default is the one that runs.
-local function settings(ctx)
-  local defaults = {}
-  for name, spec in pairs(M.meta.inputs) do
-    if spec.default ~= nil then defaults[name] = spec.default end
-  end
-  return alc.tuning(defaults, ctx)
-end
-
--- A whole number within [lo, hi]; anything unusable falls back to the default.
-local function count(value, default, lo, hi)
-  local n = tonumber(value)
-  if n == nil or n ~= n then n = default end
-  n = math.floor(n)
-  if n < lo then n = lo end
-  if n > hi then n = hi end
-  return n
-end
-
-local function text_or(value, default)
-  if type(value) == "string" and value:match("%S") then return value end
-  return default
-end
-
-local function trim(s)
-  return (tostring(s):gsub("^%s+", ""):gsub("%s+$", ""))
-end
+local trim = parse.trim
 
 -- ---------------------------------------------------------------------------
 -- prompts
@@ -184,18 +157,15 @@ end
 -- ---------------------------------------------------------------------------
 
 function M.run(ctx)
-  local task = ctx.task
-  if type(task) ~= "string" or not task:match("%S") then
-    error("triad: ctx.task must be a non-empty string", 2)
-  end
-  local cfg = settings(ctx)
+  local task = knobs.task(ctx, "triad: ctx.task must be a non-empty string")
+  local cfg = knobs.settings(M.meta, ctx)
   local inputs = M.meta.inputs
-  local rounds = count(cfg.rounds, inputs.rounds.default, 1, MAX_ROUNDS)
+  local rounds = knobs.count(cfg.rounds, inputs.rounds.default, 1, MAX_ROUNDS)
   local systems = {
-    proponent = text_or(cfg.proponent, inputs.proponent.default),
-    opponent = text_or(cfg.opponent, inputs.opponent.default),
+    proponent = knobs.text(cfg.proponent, inputs.proponent.default),
+    opponent = knobs.text(cfg.opponent, inputs.opponent.default),
   }
-  local judge_system = text_or(cfg.judge, inputs.judge.default)
+  local judge_system = knobs.text(cfg.judge, inputs.judge.default)
   local total = rounds + 2 -- the rounds, the judge, done
 
   -- 1. The debate. Both sides speak in the same pause; neither sees the other's

@@ -17,6 +17,9 @@
 --
 -- Round trips: 1 (generate k) + 1 (score k) + 2 per iteration (refine, then score).
 
+local knobs = require("alc_kit.knobs")
+local parse = require("alc_kit.parse")
+
 local M = {}
 
 M.meta = {
@@ -71,32 +74,7 @@ local SCORE_SYSTEM = "You are a rigorous evaluator. Judge how well a hypothesis 
 local REFINE_SYSTEM = "You improve hypotheses. Keep what is right, fix the weakness pointed out, "
   .. "and state the improved hypothesis only."
 
--- ---------------------------------------------------------------------------
--- settings
--- ---------------------------------------------------------------------------
-
--- Defaults come from M.meta.inputs, so the documented default is the one that runs.
-local function settings(ctx)
-  local defaults = {}
-  for name, spec in pairs(M.meta.inputs) do
-    if spec.default ~= nil then defaults[name] = spec.default end
-  end
-  return alc.tuning(defaults, ctx)
-end
-
--- A whole number within [lo, hi]; anything unusable falls back to the default.
-local function count(value, default, lo, hi)
-  local n = tonumber(value)
-  if n == nil or n ~= n then n = default end
-  n = math.floor(n)
-  if n < lo then n = lo end
-  if n > hi then n = hi end
-  return n
-end
-
-local function trim(s)
-  return (tostring(s):gsub("^%s+", ""):gsub("%s+$", ""))
-end
+local trim = parse.trim
 
 -- ---------------------------------------------------------------------------
 -- scoring
@@ -126,7 +104,7 @@ end
 -- The evaluator's critique without its score line, to steer the next refinement.
 local function critique_of(reply)
   local kept = {}
-  for line in (tostring(reply) .. "\n"):gmatch("(.-)\n") do
+  for _, line in ipairs(parse.lines(reply)) do
     if not line:lower():match("score[%s%*_]*[:=]") and line:match("%S") then kept[#kept + 1] = trim(line) end
   end
   return table.concat(kept, " ")
@@ -186,14 +164,11 @@ end
 -- ---------------------------------------------------------------------------
 
 function M.run(ctx)
-  local task = ctx.task
-  if type(task) ~= "string" or not task:match("%S") then
-    error("ucb: ctx.task must be a non-empty string", 2)
-  end
-  local cfg = settings(ctx)
+  local task = knobs.task(ctx, "ucb: ctx.task must be a non-empty string")
+  local cfg = knobs.settings(M.meta, ctx)
   local inputs = M.meta.inputs
-  local k = count(cfg.k, inputs.k.default, 1, MAX_K)
-  local iterations = count(cfg.iterations, inputs.iterations.default, 0, MAX_ITERATIONS)
+  local k = knobs.count(cfg.k, inputs.k.default, 1, MAX_K)
+  local iterations = knobs.count(cfg.iterations, inputs.iterations.default, 0, MAX_ITERATIONS)
   local c = tonumber(cfg.c)
   if c == nil or c ~= c or c < 0 then c = inputs.c.default end
   local total = 2 + 2 * iterations + 1 -- generate, score, refine+score per iteration, done
@@ -231,7 +206,7 @@ function M.run(ctx)
   local plays = k
 
   -- 3. UCB1: refine and rescore the arm with the highest upper bound.
-  local history = alc.json_decode("[]") -- stays a JSON list with iterations = 0
+  local history = parse.array() -- stays a JSON list with iterations = 0
   for it = 1, iterations do
     local values = ucb_values(arms, plays, c)
     local chosen = argmax(values)
