@@ -142,14 +142,12 @@ def test_rejected_feeds_still_count_bytes() -> None:
     assert m.transcript[0].response == "dup"
 
 
-def test_last_activity_moves_on_feed_and_touch_only() -> None:
+def test_last_activity_moves_on_feed_only() -> None:
     m = ExecutionMetrics(T0)
     m.on_paused([q()], T0 + 100)
     assert m.last_activity_ms == T0
     m.on_response_fed("q-0", "r", None, T0 + 200)
     assert m.last_activity_ms == T0 + 200
-    m.touch(T0 + 300)
-    assert m.last_activity_ms == T0 + 300
 
 
 def test_finished_freezes_elapsed() -> None:
@@ -168,11 +166,11 @@ def test_elapsed_never_negative() -> None:
 
 def test_custom_stats() -> None:
     m = ExecutionMetrics(T0)
-    assert m.get_custom("missing") is None
+    assert "missing" not in m.custom
     m.record_custom("score", 0.5)
     m.record_custom("tags", ["a"])
     m.record_custom("score", 0.75)
-    assert m.get_custom("score") == 0.75
+    assert m.custom["score"] == 0.75
     stats = m.stats_json(T0)
     assert stats["custom"] == {"score": 0.75, "tags": ["a"]}
     stats["custom"]["injected"] = 1

@@ -228,7 +228,6 @@ class History:
     finished: Finished | None = None
     notes: list[tuple[int, Noted]] = field(default_factory=list)
     variables: VariableSet = field(default_factory=VariableSet)
-    last_at: int = 0
 
     @property
     def pending(self) -> tuple[LlmQuery, ...] | None:
@@ -258,11 +257,10 @@ def fold(entries: Iterable[JournalEntry]) -> History:
         event = entry.event
         if isinstance(event, Started):
             metrics = ExecutionMetrics(entry.at, Budget.from_ctx(event.ctx))
-            history = History(event, entry.at, ExecutionState(), metrics, last_at=entry.at)
+            history = History(event, entry.at, ExecutionState(), metrics)
             continue
         if history is None:
             raise JournalError("journal does not begin with a start event")
-        history.last_at = entry.at
         _apply(history, entry)
     if history is None:
         raise JournalError("journal is empty")
@@ -366,9 +364,6 @@ class AnswerBook:
             bucket = self._by_content[_content(item.query)]
             bucket.remove(item)
             self._unused -= 1
-
-    def leftovers(self) -> list[AnsweredQuery]:
-        return sorted((c for bucket in self._by_content.values() for c in bucket), key=lambda c: c.index)
 
 
 class EffectBook:

@@ -132,9 +132,6 @@ class ExecutionMetrics:
         """Count a completed round; ``now_ms`` keeps every hook's signature alike for the engine."""
         self.rounds += 1
 
-    def touch(self, now_ms: int) -> None:
-        self.last_activity_ms = now_ms
-
     def on_finished(self, now_ms: int) -> None:
         """Stop the clock: a finished session's elapsed time must not keep growing."""
         if self.ended_at_ms is None:
@@ -150,9 +147,6 @@ class ExecutionMetrics:
 
     def record_custom(self, key: str, value: Any) -> None:
         self.custom[key] = value
-
-    def get_custom(self, key: str) -> Any:
-        return self.custom.get(key)
 
     def set_progress(self, step: int, total: int, message: str | None) -> None:
         self.progress = Progress(step, total, message)

@@ -9,7 +9,7 @@ from typing import Any
 import anyio
 
 from alc_mcp.engine import installer
-from alc_mcp.engine.packages import PACKAGE_NAME, PackageResolver
+from alc_mcp.engine.packages import PackageResolver
 from alc_mcp.engine.registry import SessionRegistry
 from alc_mcp.engine.scratch import ScratchError, evaluate
 from alc_mcp.engine.worker import Program
@@ -100,7 +100,3 @@ class PackageCatalog:
     async def remove(self, name: str) -> dict[str, Any]:
         path = await anyio.to_thread.run_sync(partial(installer.remove, name, self.packages_dir))
         return {"removed": name, "path": str(path)}
-
-
-def valid_package_name(name: str) -> bool:
-    return bool(PACKAGE_NAME.fullmatch(name))
