@@ -55,7 +55,7 @@ async def test_active_sessions_survive_reaping(tmp_path: Path) -> None:
 async def test_close_stops_every_session_thread(tmp_path: Path) -> None:
     registry = SessionRegistry(Config(home=tmp_path, limits=TEST_LIMITS))
     started = [await registry.start(Program(f"return alc.llm('q{i}')", "=t")) for i in range(5)]
-    workers = [registry.get(session_id).worker for session_id, _ in started]
+    workers = [registry.live_session(session_id).worker for session_id, _ in started]
     registry.close()
     assert len(registry) == 0
     for worker in workers:

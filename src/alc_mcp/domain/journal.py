@@ -324,7 +324,8 @@ def _apply(history: History, entry: JournalEntry) -> None:
 # --- replay books ---------------------------------------------------------------------
 
 
-def _content(query: LlmQuery) -> tuple[str, str | None, int, bool, bool]:
+def query_content(query: LlmQuery) -> tuple[str, str | None, int, bool, bool]:
+    """What makes two questions the same question for replay (everything but the id)."""
     return (query.prompt, query.system, query.max_tokens, query.grounded, query.underspecified)
 
 
@@ -336,7 +337,7 @@ class AnswerBook:
     def __init__(self, answered: Sequence[AnsweredQuery]) -> None:
         self._by_content: dict[tuple, list[AnsweredQuery]] = defaultdict(list)
         for item in answered:
-            self._by_content[_content(item.query)].append(item)
+            self._by_content[query_content(item.query)].append(item)
         self._unused = len(answered)
 
     @property
@@ -349,7 +350,7 @@ class AnswerBook:
         taken: set[int] = set()
         matches: list[AnsweredQuery | None] = []
         for position, query in enumerate(queries):
-            candidates = [c for c in self._by_content.get(_content(query), ()) if c.index not in taken]
+            candidates = [c for c in self._by_content.get(query_content(query), ()) if c.index not in taken]
             if not candidates:
                 matches.append(None)
                 continue
@@ -361,7 +362,7 @@ class AnswerBook:
 
     def consume(self, items: Iterable[AnsweredQuery]) -> None:
         for item in items:
-            bucket = self._by_content[_content(item.query)]
+            bucket = self._by_content[query_content(item.query)]
             bucket.remove(item)
             self._unused -= 1
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from alc_mcp.domain.journal import AnswerBook, AnsweredQuery, EffectBook, History, Observed
+from alc_mcp.domain.journal import AnswerBook, AnsweredQuery, EffectBook, History, Observed, query_content
 from alc_mcp.domain.query import LlmQuery
 from alc_mcp.engine.errors import BudgetExceeded, FatalError
 from alc_mcp.engine.events import PauseRequest
@@ -133,19 +133,15 @@ class ReplayEffects(Effects):
         raise FatalError(message)
 
 
-def _content(query: LlmQuery) -> tuple[str, str | None, int, bool, bool]:
-    return (query.prompt, query.system, query.max_tokens, query.grounded, query.underspecified)
-
-
 def _rename_like(queries: Sequence[LlmQuery], recorded: Sequence[LlmQuery]) -> tuple[LlmQuery, ...] | None:
     """Give each replayed query the id the host already saw for the same question (its
     batch order may differ in a new VM). None if the two pauses ask different things."""
-    if sorted(map(_content, queries)) != sorted(map(_content, recorded)):
+    if sorted(map(query_content, queries)) != sorted(map(query_content, recorded)):
         return None
     available = list(recorded)
     renamed = []
     for position, query in enumerate(queries):
-        same = [r for r in available if _content(r) == _content(query)]
+        same = [r for r in available if query_content(r) == query_content(query)]
         pick = next((r for r in same if recorded.index(r) == position), same[0])
         available.remove(pick)
         renamed.append(

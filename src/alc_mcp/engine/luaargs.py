@@ -19,7 +19,7 @@ from lupa import lua54
 
 from alc_mcp.domain.query import DEFAULT_MAX_TOKENS
 from alc_mcp.engine.errors import BridgeError, BudgetExceeded, FatalError
-from alc_mcp.engine.luajson import LuaNull, LuaValueError
+from alc_mcp.engine.luajson import LuaNull, LuaValueError, lua_type_of
 
 MAX_U32 = 2**32 - 1
 
@@ -65,8 +65,7 @@ def lua_type_name(value: Any) -> str:
         return "string"
     if isinstance(value, LuaNull):
         return "userdata"
-    kind = lua54.lua_type(value)
-    return kind if kind is not None else "userdata"
+    return lua_type_of(value)
 
 
 def lua_number_text(value: float) -> str:

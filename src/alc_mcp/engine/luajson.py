@@ -98,7 +98,7 @@ class LuaNull:
         return "null"
 
 
-def _lua_type_name(value: Any) -> str:
+def lua_type_of(value: Any) -> str:
     """Lua's name for a value Python cannot convert; non-Lua Python objects are userdata to Lua.
 
     lupa hands a coroutine that has not started yet to Python as a callable wrapper that
@@ -114,7 +114,7 @@ def _describe_key(key: Any) -> str:
         return "true" if key else "false"
     if isinstance(key, int | float):
         return repr(key)
-    return f"of type `{_lua_type_name(key)}`"
+    return f"of type `{lua_type_of(key)}`"
 
 
 class LuaJson:
@@ -154,7 +154,7 @@ class LuaJson:
             return value.decode("utf-8", "replace")
         if lua54.lua_type(value) == "table":
             return self._table_from_lua(value, depth + 1, path)
-        raise LuaValueError(f"unsupported value type `{_lua_type_name(value)}`")
+        raise LuaValueError(f"unsupported value type `{lua_type_of(value)}`")
 
     def _table_from_lua(self, table: Any, depth: int, path: set[bytes]) -> list[Any] | dict[str, Any]:
         ident, length, is_array, bad_type = self._inspect(table)

@@ -365,13 +365,6 @@ class SessionRegistry:
         self._dormant.pop(session_id, None)
         self._finished.pop(session_id, None)
 
-    def get(self, session_id: str) -> Session:
-        """A live session (no revival); raises SessionNotFound."""
-        session = self._sessions.get(session_id)
-        if session is None:
-            raise self._not_found(session_id)
-        return session
-
     async def _history(self, dormant: Dormant) -> History:
         if dormant.history is None:
             assert self.store is not None
