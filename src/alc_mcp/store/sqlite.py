@@ -24,7 +24,6 @@ import sqlite3
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -40,7 +39,9 @@ from alc_mcp.domain.journal import (
     decode_event,
     encode_event,
 )
+from alc_mcp.domain.records import SessionRow
 from alc_mcp.domain.state import Phase
+from alc_mcp.engine.storage import StoreUnavailable
 from alc_mcp.store import sql
 from alc_mcp.store.names import random_name
 from alc_mcp.store.shared import incremented
@@ -61,49 +62,11 @@ _PLAIN_NAME_TRIES = 32
 _NAME_TRIES = 1_000
 
 
-class StoreUnavailable(Exception):
-    """The database cannot be used; str(exc) says why in plain words (path included)."""
-
-
 class UnknownSession(KeyError):
     """A write named a session the store does not have."""
 
     def __str__(self) -> str:  # KeyError would print the repr of its argument
         return f"unknown session {self.args[0]!r}"
-
-
-@dataclass(frozen=True, slots=True)
-class SessionRow:
-    """One session as the store knows it without reading its journal."""
-
-    id: str
-    name: str
-    strategy: str | None
-    status: str  # running|paused|completed|failed|cancelled
-    created_at: int  # unix ms
-    updated_at: int  # unix ms
-    task_preview: str | None
-    llm_calls: int
-    rounds: int
-    elapsed_ms: int | None
-    stats: dict[str, Any] | None  # final {"auto": …, "custom": …} once finished
-    notes_count: int
-
-    def summary_json(self) -> dict[str, Any]:
-        """The row as ``alc_log_view`` lists it (no stats: they are per-session detail)."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "strategy": self.strategy,
-            "status": self.status,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-            "llm_calls": self.llm_calls,
-            "rounds": self.rounds,
-            "elapsed_ms": self.elapsed_ms,
-            "task_preview": self.task_preview,
-            "notes_count": self.notes_count,
-        }
 
 
 def _session_row(values: Sequence[Any]) -> SessionRow:

@@ -1,0 +1,103 @@
+"""What the engine needs from durable storage, split by concern.
+
+The engine owns these contracts and the store implements them (structurally: no
+import from ``store/`` is needed here), so a second backend is one new module that
+satisfies the same three protocols and nothing above it changes.
+
+- ``SessionStore``: each session's row and its journal, the record replay needs;
+- ``HistoryStore``: what spans sessions (aggregate stats, retention);
+- ``SharedStore``: ``alc.state``, the key-value space every session shares.
+
+All methods block (a commit may fsync): async callers run them through the journal
+writer, never on the event loop. Any failure to reach the storage raises
+``StoreUnavailable`` with a reason a user can act on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any, Protocol
+
+from alc_mcp.domain.journal import JournalEntry, JournalEvent, Started
+from alc_mcp.domain.records import SessionRow
+
+__all__ = ["HistoryStore", "SessionStore", "SharedStore", "StoreUnavailable"]
+
+
+class StoreUnavailable(Exception):
+    """The storage cannot be used; str(exc) says why in plain words."""
+
+
+class SessionStore(Protocol):
+    def create_session(
+        self, session_id: str, started: Started, at: int, *, task_preview: str | None = None
+    ) -> str:
+        """Insert a running session and its start event; returns its unique name."""
+        ...
+
+    def append(self, session_id: str, events: Sequence[tuple[int, JournalEvent]]) -> list[int]:
+        """Append ``(at, event)`` pairs in order, all or none; returns their seqs."""
+        ...
+
+    def update_session(
+        self,
+        session_id: str,
+        *,
+        status: str,
+        updated_at: int,
+        llm_calls: int | None = None,
+        rounds: int | None = None,
+        elapsed_ms: int | None = None,
+        stats: dict[str, Any] | None = None,
+    ) -> None: ...
+
+    def truncate_from(self, session_id: str, seq: int) -> int:
+        """Delete the entries with seq >= ``seq`` (rewind); the start event stays."""
+        ...
+
+    def journal(
+        self,
+        session_id: str,
+        *,
+        after_seq: int = 0,
+        limit: int | None = None,
+        kinds: Collection[str] | None = None,
+    ) -> list[JournalEntry]: ...
+
+    def get_session(self, session_id: str) -> SessionRow | None: ...
+
+    def resolve(self, id_or_name: str) -> str | None:
+        """The id of the session with this id or, failing that, this name."""
+        ...
+
+    def list_sessions(
+        self, *, limit: int = 50, statuses: Collection[str] | None = None
+    ) -> list[SessionRow]: ...
+
+    def delete_session(self, session_id: str) -> bool: ...
+
+
+class HistoryStore(Protocol):
+    def aggregate_stats(
+        self, *, strategy: str | None = None, since_ms: int | None = None
+    ) -> dict[str, Any]: ...
+
+    def apply_retention(
+        self, *, now_ms: int, max_age_days: float | None, max_finished: int | None
+    ) -> list[str]:
+        """Delete finished sessions past the limits; returns their ids."""
+        ...
+
+
+class SharedStore(Protocol):
+    def state_get(self, ns: str, key: str) -> tuple[bool, Any]: ...
+
+    def state_set(self, ns: str, key: str, value: Any) -> None: ...
+
+    def state_keys(self, ns: str) -> list[str]: ...
+
+    def state_delete(self, ns: str, key: str) -> bool: ...
+
+    def state_set_nx(self, ns: str, key: str, value: Any) -> bool: ...
+
+    def state_incr(self, ns: str, key: str, delta: float, default: float) -> float: ...
