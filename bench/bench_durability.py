@@ -44,10 +44,10 @@ import orjson
 import psutil
 from mcp import Client
 
+from alc_mcp.app import SessionService
 from alc_mcp.config import Config
 from alc_mcp.domain.journal import fold
 from alc_mcp.engine.registry import SessionRegistry
-from alc_mcp.runtime import open_runtime
 from alc_mcp.server import app
 from alc_mcp.store.sqlite import SqliteStore
 from common import (
@@ -71,9 +71,9 @@ LIVE_SAMPLES = 100
 @asynccontextmanager
 async def serve(config: Config) -> AsyncIterator[tuple[Client, SessionRegistry]]:
     """An in-process client on a fresh server for ``config``, and that server's registry."""
-    runtime = open_runtime(config)
-    async with Client(app.build_server(config, runtime=runtime)) as client:
-        yield client, runtime.registry
+    service = SessionService.open(config)
+    async with Client(app.build_server(service=service)) as client:
+        yield client, service.registry
 
 
 async def drive(client: Client, answers: int) -> str:

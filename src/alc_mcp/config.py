@@ -37,6 +37,9 @@ class Limits:
     max_run_seconds: float = DEFAULT_MAX_RUN_SECONDS
     max_variables: int = DEFAULT_MAX_VARIABLES
     max_variable_bytes: int = DEFAULT_MAX_VARIABLE_BYTES
+    #: Extra seconds the event loop waits past ALC_MAX_RUN_SECONDS before it gives up on
+    #: a thread stuck inside a C function, where the Lua hook cannot fire.
+    watchdog_grace_seconds: float = 5.0
 
     def to_json(self) -> dict[str, object]:
         return {

@@ -1,6 +1,6 @@
 """``alc-mcp run``: one session on this machine, with the terminal as the host.
 
-The runner drives the same engine the MCP tools drive (``runtime.open_runtime``): a
+The runner drives the same service the MCP tools drive (``app.SessionService``): a
 strategy name runs like ``alc_advice``, a ``.lua`` file like ``alc_run``. Each pause
 shows its prompts and takes the answers either from the person at the terminal
 (multi-line, ended by a line holding only ``.`` or by Ctrl-D) or from a JSON-lines
@@ -31,6 +31,10 @@ from typing import Any, Protocol, TextIO
 import orjson
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
+from alc_mcp.app import Answer, SessionService
+from alc_mcp.app.catalog import PackageCatalog
+from alc_mcp.app.errors import ModuleNotFound, PackageError, SessionError
+from alc_mcp.app.programs import advice_ctx, advice_program
 from alc_mcp.config import Config, ConfigError
 from alc_mcp.domain.feed_result import (
     Accepted,
@@ -42,13 +46,9 @@ from alc_mcp.domain.feed_result import (
     feed_result_json,
 )
 from alc_mcp.domain.jsonfmt import dumps_compact, dumps_pretty
+from alc_mcp.domain.program import Program
 from alc_mcp.domain.query import LlmQuery, TokenUsage
 from alc_mcp.domain.state import FeedError
-from alc_mcp.engine.packages import ModuleNotFound, PackageError, PackageResolver
-from alc_mcp.engine.registry import SessionRegistry
-from alc_mcp.engine.session import Answer, Session, SessionError
-from alc_mcp.engine.worker import Program
-from alc_mcp.runtime import advice_ctx, advice_program, open_runtime
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -77,7 +77,6 @@ class Stop(Exception):
 @dataclass(frozen=True, slots=True)
 class Target:
     program: Program
-    strategy: str | None
     description: str
 
 
@@ -92,7 +91,7 @@ def parse_ctx(text: str | None) -> Any:
         ) from None
 
 
-def resolve_target(target: str, task: str | None, ctx: Any, resolver: PackageResolver) -> Target:
+def resolve_target(target: str, task: str | None, ctx: Any, catalog: PackageCatalog) -> Target:
     """A package (like ``alc_advice``) or a Lua file (like ``alc_run``).
 
     A name ending in ``.lua`` is always a file. Anything else is looked up as a package
@@ -101,7 +100,7 @@ def resolve_target(target: str, task: str | None, ctx: Any, resolver: PackageRes
     if target.endswith(".lua"):
         return _file_target(Path(target), task, ctx)
     try:
-        module = resolver.find(target)
+        module = catalog.resolver.find(target)
     except ModuleNotFound as exc:
         if Path(target).is_file():
             return _file_target(Path(target), task, ctx)
@@ -116,7 +115,7 @@ def resolve_target(target: str, task: str | None, ctx: Any, resolver: PackageRes
     if ctx is not None and not isinstance(ctx, dict):
         raise UsageError("--ctx must be a JSON object for a strategy (its options, merged into ctx)")
     where = f"{module.path} ({module.root.source})"
-    return Target(advice_program(target, advice_ctx(task, ctx)), target, f"strategy '{target}' from {where}")
+    return Target(advice_program(target, advice_ctx(task, ctx)), f"strategy '{target}' from {where}")
 
 
 def _file_target(path: Path, task: str | None, ctx: Any) -> Target:
@@ -133,7 +132,7 @@ def _file_target(path: Path, task: str | None, ctx: Any) -> Target:
         if not isinstance(ctx, dict):
             raise UsageError("--task needs --ctx to be a JSON object (the task becomes ctx.task)")
         ctx = {**ctx, "task": task}
-    return Target(Program(source, f"@{path.name}", ctx), None, f"file {path}")
+    return Target(Program(source, f"@{path.name}", ctx), f"file {path}")
 
 
 # --- where answers come from ---------------------------------------------------------
@@ -395,14 +394,14 @@ class Runner:
     """Starts the session and plays host until it finishes; main thread only."""
 
     def __init__(
-        self, portal: BlockingPortal, registry: SessionRegistry, view: View, source: AnswerSource
+        self, portal: BlockingPortal, service: SessionService, view: View, source: AnswerSource
     ) -> None:
         self.portal = portal
-        self.registry = registry
+        self.service = service
         self.view = view
         self.source = source
         self.session_id: str | None = None
-        self.session: Session | None = None
+        self._snapshot: Callable[[], dict[str, Any]] | None = None
         self._pending: Future[Any] | None = None
 
     def call(self, func: Callable[[], Any]) -> Any:
@@ -417,12 +416,11 @@ class Runner:
         """The final result, and why the runner stopped the session (None if it ended by itself)."""
         self.view.starting(target)
         try:
-            session_id, result = self.call(
-                partial(self.registry.start, target.program, strategy=target.strategy)
-            )
-            self.session_id = session_id
-            self.session = self.portal.call(self.registry.live_session, session_id)
-            self.view.session(session_id, self._session_name())
+            reply = self.call(partial(self.service.start, target.program))
+            self.session_id = reply.session_id
+            self._snapshot = self.portal.call(self.service.follow, reply.session_id)
+            self.view.session(reply.session_id, self._session_name())
+            result = reply.result
             self._observe(result)
             while isinstance(result, Paused):
                 result = self._answer(result)
@@ -442,51 +440,26 @@ class Runner:
             self.view.pause(query, position, len(queries))
             text, usage = self.source.answer(query, position, len(queries))
             assert self.session_id is not None
-            result = self.call(partial(self.registry.feed, self.session_id, [Answer(query.id, text, usage)]))
-            if not isinstance(result, Accepted):
-                return result
+            reply = self.call(partial(self.service.feed, self.session_id, [Answer(query.id, text, usage)]))
+            if not isinstance(reply.result, Accepted):
+                return reply.result
         raise SessionError(f"the pause still waits after all {len(queries)} of its queries were answered")
 
     def _observe(self, result: FeedResult) -> None:
         """Show new log lines and progress: from the session's snapshot (the object outlives
         the session), or from the journal if it ended before there was a live one to hold."""
-        snapshot = self._snapshot()
-        if snapshot is not None:
-            self.view.activity(snapshot.get("metrics"))
-        elif not isinstance(result, Paused):
-            self.view.activity(self._journal_activity())
+        if self._snapshot is not None:
+            self.view.activity(self._snapshot().get("metrics"))
+        elif not isinstance(result, Paused) and self.session_id is not None:
+            self.view.activity(self.portal.call(self.service.journal_activity, self.session_id))
 
     def _session_name(self) -> str | None:
         """The session's name (durable sessions have one), for alc_log_view later."""
-        snapshot = self._snapshot()
-        if snapshot is not None:
-            return snapshot.get("name")
-        store = self.registry.store
-        if store is None or self.session_id is None:
-            return None
-        row = self.portal.call(self.registry.read, partial(store.get_session, self.session_id))  # type: ignore[attr-defined]
-        return row.name if row is not None else None
-
-    def _snapshot(self) -> dict[str, Any] | None:
-        return self.session.snapshot() if self.session is not None else None
-
-    def _journal_activity(self) -> dict[str, Any] | None:
-        """Logs and progress of a session that ended before it ever paused (so there was no
-        live session to hold on to), read back from its journal."""
-        store = self.registry.store
-        if store is None or self.session_id is None:
-            return None
-        journal = partial(store.journal, self.session_id, kinds=("log", "progress"))  # type: ignore[attr-defined]
-        entries = self.portal.call(self.registry.read, journal)
-        logs: list[dict[str, Any]] = []
-        progress = None
-        for entry in entries:
-            event = entry.event
-            if hasattr(event, "level"):
-                logs.append({"level": event.level, "source": event.source, "message": event.message})
-            else:
-                progress = {"step": event.step, "total": event.total, "message": event.message}
-        return {"recent_logs": logs, "progress": progress}
+        if self._snapshot is not None:
+            name: str | None = self._snapshot().get("name")
+            return name
+        assert self.session_id is not None
+        return self.portal.call(self.service.session_name, self.session_id)
 
     def cancel(self) -> FeedResult:
         """Cancel the session wherever it is (paused, or running on the loop)."""
@@ -495,7 +468,7 @@ class Runner:
         result: FeedResult | None = None
         if session_id is not None:
             try:
-                result = self.portal.call(self.registry.cancel, session_id)
+                result = self.portal.call(self.service.cancel, session_id).result
             except SessionError:
                 result = None  # it finished on its own meanwhile; the pending call has the result
         elif pending is not None:
@@ -505,18 +478,21 @@ class Runner:
                 outcome = pending.result(timeout=CANCEL_WAIT_SECONDS)
             except BaseException:  # cancelled, timed out, or failed: the cancel result stands
                 outcome = None
-            if isinstance(outcome, tuple):  # registry.start returns (session_id, result)
-                self.session_id, outcome = outcome
+            if outcome is not None:
+                if self.session_id is None:
+                    self.session_id = outcome.session_id
+                outcome = outcome.result
             if result is None and isinstance(outcome, (Completed, Failed, Cancelled)):
                 result = outcome
         self._pending = None
         return result if result is not None else Cancelled({})
 
     def _only_session(self) -> str | None:
-        """The session a start is driving before it returned its id: the registry of a
+        """The session a start is driving before it returned its id: the service of a
         terminal run holds no other."""
-        snapshots = self.portal.call(self.registry.snapshots)
-        return snapshots[-1]["session_id"] if snapshots else None
+        listing = self.portal.call(partial(self.service.status_all, None, False))
+        sessions = listing["sessions"]
+        return sessions[-1]["session_id"] if sessions else None
 
 
 # --- the command -----------------------------------------------------------------------
@@ -550,8 +526,8 @@ def run_command(
         config = config or Config.from_env()
         context = parse_ctx(ctx)
         scripted = load_answers(answers, stdin) if answers is not None else None
-        resolver = PackageResolver.from_dirs(config.packages_path, config.home)
-        chosen = resolve_target(target, task, context, resolver)
+        catalog = PackageCatalog(config)
+        chosen = resolve_target(target, task, context, catalog)
     except (ConfigError, UsageError) as exc:
         fail(str(exc))
         return EXIT_USAGE
@@ -568,13 +544,12 @@ def run_command(
 
     try:
         with start_blocking_portal() as portal:
-            runtime = open_runtime(config)
+            service = SessionService.open(config, catalog)
             try:
-                runner = Runner(portal, runtime.registry, view, source)
+                runner = Runner(portal, service, view, source)
                 result, stopped = runner.run(chosen)
             finally:
-                portal.call(runtime.registry.close)
-                runtime.durability.close()
+                portal.call(service.close)
     except KeyboardInterrupt:
         # Ctrl-C outside the run (usually a second one while the first is cancelling): go now.
         fail("interrupted; leaving without waiting for the session to stop")

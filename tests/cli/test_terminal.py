@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from alc_mcp.app.catalog import PackageCatalog
 from alc_mcp.config import Config
 from alc_mcp.domain.query import LlmQuery, TokenUsage
-from alc_mcp.engine.packages import PackageResolver
 from alc_mcp.terminal import (
     EXIT_FAILED,
     EXIT_OK,
@@ -64,21 +64,25 @@ def test_malformed_answer_lines_are_usage_errors(line: str, message: str) -> Non
 
 
 @pytest.fixture
-def resolver(tmp_path: Path) -> PackageResolver:
-    return PackageResolver.from_dirs([write_pick(tmp_path)], tmp_path / "home")
+def resolver(tmp_path: Path) -> PackageCatalog:
+    return PackageCatalog(Config(home=tmp_path / "home", packages_path=(write_pick(tmp_path),)))
 
 
-def test_a_package_runs_like_alc_advice(resolver: PackageResolver) -> None:
+def test_a_package_runs_like_alc_advice(resolver: PackageCatalog) -> None:
     target = resolve_target("pick", "the task", {"n": 4}, resolver)
-    assert target.strategy == "pick"
+    assert target.program.strategy == "pick"
     assert target.program.ctx == {"n": 4, "task": "the task"}
     assert "(ALC_PACKAGES_PATH)" in target.description
 
 
-def test_a_lua_file_runs_like_alc_run(tmp_path: Path, resolver: PackageResolver) -> None:
+def test_a_lua_file_runs_like_alc_run(tmp_path: Path, resolver: PackageCatalog) -> None:
     (tmp_path / "s.lua").write_text("return ctx", encoding="utf-8")
     target = resolve_target(str(tmp_path / "s.lua"), None, [1, 2], resolver)
-    assert (target.strategy, target.program.source, target.program.ctx) == (None, "return ctx", [1, 2])
+    assert (target.program.strategy, target.program.source, target.program.ctx) == (
+        None,
+        "return ctx",
+        [1, 2],
+    )
     assert target.program.chunkname == "@s.lua"
     with_task = resolve_target(str(tmp_path / "s.lua"), "t", {"k": 1}, resolver)
     assert with_task.program.ctx == {"k": 1, "task": "t"}
@@ -88,16 +92,16 @@ def test_a_lua_file_runs_like_alc_run(tmp_path: Path, resolver: PackageResolver)
 
 
 def test_an_existing_file_without_the_extension_is_a_file_unless_it_is_a_package(
-    tmp_path: Path, resolver: PackageResolver, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, resolver: PackageCatalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
     Path("script").write_text("return 1", encoding="utf-8")
     Path("pick").write_text("return 2", encoding="utf-8")
-    assert resolve_target("script", None, None, resolver).strategy is None
-    assert resolve_target("pick", None, None, resolver).strategy == "pick"
+    assert resolve_target("script", None, None, resolver).program.strategy is None
+    assert resolve_target("pick", None, None, resolver).program.strategy == "pick"
 
 
-def test_a_package_needs_an_object_ctx(resolver: PackageResolver) -> None:
+def test_a_package_needs_an_object_ctx(resolver: PackageCatalog) -> None:
     with pytest.raises(UsageError, match="--ctx must be a JSON object"):
         resolve_target("pick", None, [1], resolver)
 

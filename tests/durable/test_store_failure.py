@@ -87,11 +87,11 @@ async def test_garbage_database_file(tmp_path: Path, capfd: pytest.CaptureFixtur
     config = durable_config(home)
 
     build_server(config)  # must not raise
-    err = capfd.readouterr().err
-    assert "durability is OFF" in err
-    assert str(db) in err
 
     async with serve(config) as host:
+        err = capfd.readouterr().err
+        assert "durability is OFF" in err
+        assert str(db) in err
         info = await durability_info(host)
         assert info["enabled"] is False
         assert str(db) in info["reason"]

@@ -10,12 +10,21 @@ import pytest
 
 from alc_mcp.config import Config
 from alc_mcp.domain.feed_result import Completed, Paused
+from alc_mcp.domain.program import Program
+from alc_mcp.engine.packages import PackageResolver
 from alc_mcp.engine.registry import SessionNotFound, SessionRegistry, new_session_id
 from alc_mcp.engine.session import Answer
-from alc_mcp.engine.worker import Program
+from alc_mcp.store.memory import MemoryState
 from tests.conftest import TEST_LIMITS
 
 pytestmark = pytest.mark.anyio
+
+
+def in_memory(config: Config) -> SessionRegistry:
+    """A registry without a store, as a server with ALC_DURABLE=0 has."""
+    return SessionRegistry(
+        config, PackageResolver.from_dirs(config.packages_path, config.home), MemoryState()
+    )
 
 
 def test_session_ids_are_unguessable_and_unique() -> None:
@@ -28,7 +37,7 @@ def test_session_ids_are_unguessable_and_unique() -> None:
 
 
 async def test_idle_paused_sessions_are_reaped_and_say_so(tmp_path: Path) -> None:
-    registry = SessionRegistry(Config(home=tmp_path, limits=TEST_LIMITS, idle_ttl_seconds=0.05))
+    registry = in_memory(Config(home=tmp_path, limits=TEST_LIMITS, idle_ttl_seconds=0.05))
     idle_id, paused = await registry.start(Program("return alc.llm('hello?')", "=t"))
     assert isinstance(paused, Paused)
     await anyio.sleep(0.1)
@@ -44,7 +53,7 @@ async def test_idle_paused_sessions_are_reaped_and_say_so(tmp_path: Path) -> Non
 
 
 async def test_active_sessions_survive_reaping(tmp_path: Path) -> None:
-    registry = SessionRegistry(Config(home=tmp_path, limits=TEST_LIMITS, idle_ttl_seconds=3600))
+    registry = in_memory(Config(home=tmp_path, limits=TEST_LIMITS, idle_ttl_seconds=3600))
     session_id, _ = await registry.start(Program("return alc.llm('hello?')", "=t"))
     assert registry.reap_idle() == []
     done = await registry.feed(session_id, [Answer("q-0", "hi")])
@@ -53,7 +62,7 @@ async def test_active_sessions_survive_reaping(tmp_path: Path) -> None:
 
 
 async def test_close_stops_every_session_thread(tmp_path: Path) -> None:
-    registry = SessionRegistry(Config(home=tmp_path, limits=TEST_LIMITS))
+    registry = in_memory(Config(home=tmp_path, limits=TEST_LIMITS))
     started = [await registry.start(Program(f"return alc.llm('q{i}')", "=t")) for i in range(5)]
     workers = [registry.live_session(session_id).worker for session_id, _ in started]
     registry.close()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from alc_mcp.domain.journal import Started
+from alc_mcp.domain.program import Program
 from alc_mcp.store.sqlite import SqliteStore
 
 
@@ -23,5 +23,5 @@ def store(db_path: Path) -> Iterator[SqliteStore]:
     opened.close()
 
 
-def started(strategy: str | None = None, source: str = "return alc.llm('hi')") -> Started:
-    return Started(source=source, chunkname="=alc_run", ctx={"task": "demo"}, strategy=strategy)
+def started(strategy: str | None = None, source: str = "return alc.llm('hi')") -> Program:
+    return Program(source=source, chunkname="=alc_run", ctx={"task": "demo"}, strategy=strategy)

@@ -14,11 +14,12 @@ from alc_mcp.store.sqlite import SqliteStore
 CHILD = """
 import sys
 from pathlib import Path
-from alc_mcp.domain.journal import Logged, Started
+from alc_mcp.domain.journal import Logged
+from alc_mcp.domain.program import Program
 from alc_mcp.store.sqlite import SqliteStore
 
 store = SqliteStore(Path(sys.argv[1]))
-store.create_session("s-1", Started("return 1", "=x"), 0)
+store.create_session("s-1", Program("return 1", "=x"), 0)
 i = 0
 while True:
     (seq,) = store.append("s-1", [(i, Logged("info", "child", str(i)))])

@@ -17,17 +17,17 @@ from alc_mcp.domain.journal import (
     Noted,
     Observed,
     ProgressSet,
-    Started,
     StatRecorded,
     VarChanged,
     VarRemoved,
     fold,
 )
+from alc_mcp.domain.program import Program
 from alc_mcp.domain.query import LlmQuery, TokenUsage
 from alc_mcp.store.sqlite import SqliteStore, UnknownSession
 from tests.store.conftest import started
 
-START = Started(
+START = Program(
     source="local r = alc.llm('hi')\nreturn r",
     chunkname="=alc_run",
     ctx={"task": "ünïcode ✓", "nested": {"list": [1, 2.5, None, True], "empty": {}}},
@@ -84,7 +84,7 @@ def test_every_event_type_round_trips(store: SqliteStore) -> None:
     assert [e.event for e in entries] == [START, *EVENTS]
     assert [e.at for e in entries] == [1_000] + [1_001 + i for i in range(len(EVENTS))]
     assert [e.seq for e in entries[1:]] == seqs
-    assert {type(e) for e in EVENTS} | {Started} == set(JournalEvent.__args__)  # type: ignore[attr-defined]
+    assert {type(e) for e in EVENTS} | {Program} == set(JournalEvent.__args__)  # type: ignore[attr-defined]
 
 
 def test_seqs_increase_within_and_across_sessions(store: SqliteStore) -> None:

@@ -17,18 +17,10 @@ from typing import Any
 from alc_mcp.domain.budget import Budget
 from alc_mcp.domain.logs import LogEntry
 from alc_mcp.domain.metrics import ExecutionMetrics
+from alc_mcp.domain.program import Program
 from alc_mcp.domain.query import LlmQuery, TokenUsage
 from alc_mcp.domain.state import ExecutionState, Phase
 from alc_mcp.domain.variables import Variable, VariableSet
-
-
-@dataclass(frozen=True, slots=True)
-class Started:
-    source: str
-    chunkname: str
-    ctx: Any = None
-    strategy: str | None = None
-    vars: dict[str, Any] | None = None  # values preset by the host for variables the script defines
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +97,7 @@ class Noted:
 
 
 JournalEvent = (
-    Started
+    Program
     | Asked
     | Answered
     | Observed
@@ -129,7 +121,7 @@ class JournalEntry:
 # --- JSON form ------------------------------------------------------------------------
 
 _KINDS: dict[type, str] = {
-    Started: "start",
+    Program: "start",
     Asked: "ask",
     Answered: "answer",
     Observed: "observe",
@@ -218,7 +210,7 @@ class AnsweredQuery:
 class History:
     """A session as its journal tells it."""
 
-    started: Started
+    program: Program
     started_at: int
     state: ExecutionState
     metrics: ExecutionMetrics
@@ -255,7 +247,7 @@ def fold(entries: Iterable[JournalEntry]) -> History:
     history: History | None = None
     for entry in entries:
         event = entry.event
-        if isinstance(event, Started):
+        if isinstance(event, Program):
             metrics = ExecutionMetrics(entry.at, Budget.from_ctx(event.ctx))
             history = History(event, entry.at, ExecutionState(), metrics)
             continue

@@ -10,15 +10,9 @@ from alc_mcp.domain.query import LlmQuery
 
 @dataclass(frozen=True, slots=True)
 class PauseRequest:
-    """The script waits for answers to ``queries``.
-
-    A pause rebuilt by replay is already in the journal (``recorded``) and may carry
-    answers the host gave before the restart (``prefed``).
-    """
+    """The script waits for answers to ``queries``."""
 
     queries: tuple[LlmQuery, ...]
-    prefed: tuple[tuple[str, str], ...] = ()
-    recorded: bool = False
 
 
 @dataclass(frozen=True, slots=True)

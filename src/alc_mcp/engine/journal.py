@@ -14,48 +14,20 @@ import contextlib
 import queue
 import sys
 import threading
-import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import anyio
 import anyio.from_thread
 from anyio.lowlevel import current_token
 
-from alc_mcp.domain.journal import Finished, JournalEntry, JournalEvent, Started
+from alc_mcp.domain.journal import Finished, JournalEvent
 from alc_mcp.engine.clock import now_ms
+from alc_mcp.engine.storage import SessionStore
 
 T = TypeVar("T")
-
-
-class Store(Protocol):
-    """What the engine needs from the durable store (see ``alc_mcp.store.sqlite``)."""
-
-    def create_session(
-        self, session_id: str, started: Started, at: int, *, task_preview: str | None = None
-    ) -> str: ...
-
-    def append(self, session_id: str, events: Sequence[tuple[int, JournalEvent]]) -> list[int]: ...
-
-    def update_session(
-        self,
-        session_id: str,
-        *,
-        status: str,
-        updated_at: int,
-        llm_calls: int | None = None,
-        rounds: int | None = None,
-        elapsed_ms: int | None = None,
-        stats: dict | None = None,
-    ) -> None: ...
-
-    def truncate_from(self, session_id: str, seq: int) -> int: ...
-
-    def journal(
-        self, session_id: str, *, after_seq: int = 0, limit: int | None = None
-    ) -> list[JournalEntry]: ...
 
 
 async def wait_future(future: Future[T]) -> T:
@@ -113,32 +85,63 @@ class JournalWriter:
                 continue
             try:
                 future.set_result(operation())
-            except BaseException as exc:
-                traceback.print_exc(file=sys.stderr)
+            except BaseException as exc:  # the submitter's to handle (see SessionRecorder)
                 future.set_exception(exc)
 
 
 class SessionRecorder:
     """Journals one session. Without a store every method is a no-op, so the engine
-    runs the same code with durability off."""
+    runs the same code with durability off.
 
-    def __init__(self, session_id: str, store: Store | None, writer: JournalWriter | None) -> None:
+    A write nobody waits for (a log line, an observed value) can still fail; it is
+    counted here, so the session can say its journal is incomplete (a replay of it may
+    diverge) instead of the failure going unnoticed."""
+
+    def __init__(self, session_id: str, store: SessionStore | None, writer: JournalWriter | None) -> None:
         self.session_id = session_id
         self._store = store if writer is not None else None
         self._writer = writer
+        self.lost_writes = 0
+        self._last_error: str | None = None
 
     @property
     def enabled(self) -> bool:
         return self._store is not None
 
+    @property
+    def warning(self) -> str | None:
+        """What ``alc_status`` says when journal writes were lost, else None."""
+        if not self.lost_writes:
+            return None
+        return (
+            f"{self.lost_writes} journal write(s) failed ({self._last_error}): this session keeps "
+            "running live, but it will not hibernate, and a restart may not bring it back as it is"
+        )
+
     def record(self, event: JournalEvent, at: int | None = None) -> None:
         """Queue an event (ordered before any later write); returns at once."""
         if self._store is not None and self._writer is not None:
-            self._writer.submit(partial(self._store.append, self.session_id, [(at or now_ms(), event)]))
+            future = self._writer.submit(
+                partial(self._store.append, self.session_id, [(at or now_ms(), event)])
+            )
+            future.add_done_callback(self._check_written)
+
+    def _check_written(self, future: Future[Any]) -> None:
+        exc = future.exception()
+        if exc is not None:
+            self._lost(exc)
+
+    def _lost(self, exc: BaseException) -> None:
+        self.lost_writes += 1
+        self._last_error = str(exc) or type(exc).__name__
+        print(
+            f"alc-mcp: session {self.session_id}: journal write failed: {self._last_error}", file=sys.stderr
+        )
 
     async def commit(self, *events: JournalEvent, at: int | None = None, **summary: Any) -> None:
         """Write events (and, with ``summary``, the session row) and wait until they are
-        durable: a single trip through the writer thread."""
+        durable: a single trip through the writer thread. A failure is raised to the
+        caller, who decides whether it may go on without the write."""
         if self._store is not None and self._writer is not None:
             entries = [(at or now_ms(), event) for event in events]
             await self._writer.call(partial(self._write, entries, summary))
@@ -151,15 +154,19 @@ class SessionRecorder:
             self._store.update_session(self.session_id, **summary)
 
     async def finish(self, finished: Finished, at: int) -> None:
-        """Journal the end of the session and record its outcome on the session row."""
+        """Journal the end of the session and record its outcome on the session row.
+        The end is reproducible from the rest of the journal, so a failure is only counted."""
         auto = (finished.stats or {}).get("auto", {})
-        await self.commit(
-            finished,
-            at=at,
-            status=finished.phase,
-            updated_at=at,
-            llm_calls=auto.get("llm_calls"),
-            rounds=auto.get("rounds"),
-            elapsed_ms=auto.get("elapsed_ms"),
-            stats=finished.stats,
-        )
+        try:
+            await self.commit(
+                finished,
+                at=at,
+                status=finished.phase,
+                updated_at=at,
+                llm_calls=auto.get("llm_calls"),
+                rounds=auto.get("rounds"),
+                elapsed_ms=auto.get("elapsed_ms"),
+                stats=finished.stats,
+            )
+        except Exception as exc:
+            self._lost(exc)

@@ -4,11 +4,14 @@ session thread or on the database.
 
 A session is *live* (a VM on a thread) or, with a store, *dormant*: only its journal,
 after a restart or hibernation. Any call that needs the VM revives a dormant session
-by replaying its journal in a fresh VM.
+by replaying its journal in a fresh VM (``engine.replay``).
 
-State changes of one session are serialized (the session's feed lock and the loop),
-so two concurrent calls cannot interleave: the first resumes it, the second finds it
-running and gets a clear "busy" error.
+Every call that changes a session holds that session's guard for its whole length
+(revive, journal, resume, wait for the next pause), live or dormant alike, so no two
+of them interleave: a call that finds the session running gets a clear "busy" error
+at once; one that finds another call journaling an answer waits for it, then checks
+that the pause it came to answer is still the one open. Only cancelling a running
+session goes around the guard, since the call holding it is waiting for that run.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import secrets
 import sys
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
@@ -28,16 +32,19 @@ from anyio.lowlevel import current_token
 from alc_mcp import telemetry
 from alc_mcp.config import Config
 from alc_mcp.domain.feed_result import Cancelled, FeedResult, Paused
-from alc_mcp.domain.journal import Finished, History, Started, fold
+from alc_mcp.domain.journal import Finished, History, fold
 from alc_mcp.domain.pending_filter import PendingFilter
+from alc_mcp.domain.program import Program
 from alc_mcp.domain.state import Phase
 from alc_mcp.engine.clock import now_ms
-from alc_mcp.engine.journal import JournalWriter, SessionRecorder, Store
+from alc_mcp.engine.journal import JournalWriter, SessionRecorder
 from alc_mcp.engine.packages import PackageResolver
+from alc_mcp.engine.replay import Replay, RevivalFailed
 from alc_mcp.engine.session import Answer, Session, SessionBusy, SessionError, SessionFinished, build_snapshot
+from alc_mcp.engine.storage import SessionStore, SharedStore
 from alc_mcp.engine.variables import Outcome, VariableOps, with_limits
-from alc_mcp.engine.worker import Program
-from alc_mcp.store.shared import MemoryState, SharedState
+
+__all__ = ["SessionNotFound", "SessionRegistry", "new_session_id"]
 
 T = TypeVar("T")
 
@@ -46,6 +53,7 @@ T = TypeVar("T")
 FINISHED_MEMORY = 1024
 TASK_PREVIEW_CHARS = 100
 RESUMABLE = ("paused", "running")
+FINISHED = (Phase.COMPLETED.value, Phase.FAILED.value, Phase.CANCELLED.value)
 
 
 class SessionNotFound(SessionError):
@@ -79,33 +87,37 @@ class Dormant:
 
 class SessionRegistry:
     def __init__(
-        self, config: Config, store: Store | None = None, writer: JournalWriter | None = None
+        self,
+        config: Config,
+        resolver: PackageResolver,
+        shared: SharedStore,
+        store: SessionStore | None = None,
+        writer: JournalWriter | None = None,
     ) -> None:
         self.config = config
         self.store = store if writer is not None else None
         self.writer = writer
-        self.shared: SharedState = self.store if self.store is not None else MemoryState()  # type: ignore[assignment]
-        self.resolver = PackageResolver.from_dirs(config.packages_path, config.home)
+        self.shared = shared
+        self.resolver = resolver
         self._sessions: dict[str, Session] = {}
         self._dormant: dict[str, Dormant] = {}
-        # A dormant session being revived, or changed by the host: one at a time.
-        self._dormant_busy: dict[str, anyio.Event] = {}
+        self._guards: dict[str, anyio.Lock] = {}
         self._finished: OrderedDict[str, str] = OrderedDict()
 
     @property
     def durable(self) -> bool:
         return self.store is not None
 
-    async def read(self, operation: Callable[[], T]) -> T:
+    async def _stored(self, operation: Callable[[SessionStore], T]) -> T:
         """Run a store operation after every write submitted before it."""
-        assert self.writer is not None
-        return await self.writer.call(operation)
+        assert self.store is not None and self.writer is not None
+        return await self.writer.call(partial(operation, self.store))
 
     async def open(self) -> int:
         """Register the resumable sessions found in the store; returns how many."""
         if self.store is None:
             return 0
-        rows = await self.read(partial(self.store.list_sessions, limit=sys.maxsize, statuses=RESUMABLE))
+        rows = await self._stored(lambda s: s.list_sessions(limit=sys.maxsize, statuses=RESUMABLE))
         for row in rows:
             self._dormant[row.id] = Dormant(row.id, row.name, row.strategy, row.updated_at)
         return len(rows)
@@ -113,55 +125,90 @@ class SessionRegistry:
     def _recorder(self, session_id: str) -> SessionRecorder:
         return SessionRecorder(session_id, self.store, self.writer)
 
-    # --- lifecycle ---------------------------------------------------------------
+    # --- the guard ---------------------------------------------------------------------
 
-    async def start(self, program: Program, *, strategy: str | None = None) -> tuple[str, FeedResult]:
+    @asynccontextmanager
+    async def _exclusive(self, session_id: str) -> AsyncIterator[None]:
+        """Hold the session's guard; see the module docstring for who waits and who is refused."""
+        guard = self._guards.setdefault(session_id, anyio.Lock())
+        if not guard.locked():
+            async with guard:
+                yield
+            return
+        session = self._sessions.get(session_id)
+        if session is not None and session.phase is Phase.RUNNING:
+            raise self._busy(session_id)
+        pauses = session.pauses if session is not None else None
+        async with guard:
+            session = self._sessions.get(session_id)
+            if session is not None and (
+                session.phase is Phase.RUNNING or (pauses is not None and session.pauses != pauses)
+            ):
+                # The call we waited for resumed the script: our answer was for a pause
+                # that is gone (query ids repeat from one pause to the next).
+                raise self._busy(session_id)
+            yield
+
+    def _busy(self, session_id: str) -> SessionBusy:
+        return SessionBusy(
+            f"session '{session_id}' is running (another call is resuming it); "
+            "wait for that call's result, or check alc_status"
+        )
+
+    def _is_guarded(self, session_id: str) -> bool:
+        guard = self._guards.get(session_id)
+        return guard is not None and guard.locked()
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def start(self, program: Program) -> tuple[str, FeedResult]:
         session_id = new_session_id()
         started_at = now_ms()
         name = None
         if self.store is not None:
-            started = Started(program.source, program.chunkname, program.ctx, strategy, program.vars)
-            name = await self.read(
-                partial(
-                    self.store.create_session,
-                    session_id,
-                    started,
-                    started_at,
-                    task_preview=task_preview(program),
-                )
+            preview = task_preview(program)
+            name = await self._stored(
+                lambda s: s.create_session(session_id, program, started_at, task_preview=preview)
             )
-        session = self._new_session(session_id, program, name=name, strategy=strategy, started_at=started_at)
-        self._sessions[session_id] = session
-        telemetry.emit("session.started", session_id=session_id, strategy=strategy)
-        session.start()
-        return session_id, await self._drive(session)
+        session = self._new_session(session_id, program, name=name, started_at=started_at)
+        telemetry.emit("session.started", session_id=session_id, strategy=program.strategy)
+        async with self._exclusive(session_id):
+            session.start()
+            return session_id, await self._drive(session)
 
-    async def feed(self, key: str, answers: Sequence[Answer]) -> FeedResult:
+    async def feed(self, session_id: str, answers: Sequence[Answer]) -> FeedResult:
         """Feed one or more answers; resumes the script once its pause is complete."""
         if not answers:
             raise SessionError("Empty responses array")
-        session_id = await self.resolve(key)
-        session, revived, was_running = await self._live(session_id)
-        if revived is not None and (was_running or not isinstance(revived, Paused)):
-            # The journal carried the run past the point this answer was meant for
-            # (the server stopped mid-run): show where the session is now instead.
-            return revived
-        accepted = await session.feed(answers)
-        if accepted is not None:
-            return accepted
-        return await self._drive(session)
+        async with self._exclusive(session_id):
+            session, replay, revived = await self._live(session_id)
+            if replay is not None and revived is not None and replay.supersedes(revived):
+                return revived
+            accepted = await session.feed(answers)
+            if accepted is not None:
+                return accepted
+            return await self._drive(session)
 
-    async def cancel(self, key: str) -> FeedResult:
-        session_id = await self.resolve(key)
+    async def cancel(self, session_id: str) -> FeedResult:
         session = self._sessions.get(session_id)
-        if session is not None:
+        if session is not None and session.phase is Phase.RUNNING and self._is_guarded(session_id):
             try:
-                return await session.cancel()
+                return await session.cancel_running()
             finally:
                 self._retire(session)
+        async with self._exclusive(session_id):
+            session = self._sessions.get(session_id)
+            if session is not None:
+                try:
+                    return await session.cancel()
+                finally:
+                    self._retire(session)
+            return await self._cancel_dormant(session_id)
+
+    async def _cancel_dormant(self, session_id: str) -> FeedResult:
         dormant = self._dormant.get(session_id)
         if dormant is None:
-            raise self._not_found(session_id)
+            raise await self._not_found(session_id)
         history = await self._history(dormant)
         now = now_ms()
         history.metrics.on_finished(now)
@@ -171,101 +218,93 @@ class SessionRegistry:
             "session.cancelled",
             {"elapsed_ms": stats["auto"]["elapsed_ms"], "llm_calls": stats["auto"]["llm_calls"]},
             session_id=session_id,
-            strategy=history.started.strategy,
+            strategy=history.program.strategy,
         )
         self._dormant.pop(session_id, None)
+        self._forget_guard(session_id)
         return Cancelled(stats)
 
-    async def rewind(self, key: str, query_index: int) -> FeedResult:
+    async def rewind(self, session_id: str, query_index: int) -> FeedResult:
         """Forget everything from the given answered query on, and pause there again.
 
         Everything is checked before anything changes: a refused rewind leaves the
         session exactly as it was."""
         if self.store is None:
             raise SessionError("rewind needs the session journal, but durability is off (see alc_info)")
-        session_id = await self.resolve(key)
-        session = self._sessions.get(session_id)
-        if session is not None and (session.phase is Phase.RUNNING or session.driving or session.feeding):
-            raise SessionBusy(f"session '{session_id}' is running; wait until it pauses, then rewind")
-        row = await self.read(partial(self.store.get_session, session_id))  # type: ignore[attr-defined]
-        if row is None:
-            raise self._not_found(session_id)
-        answered = fold(await self.read(partial(self.store.journal, session_id))).answered
-        if not 0 <= query_index < len(answered):
-            raise SessionError(
-                f"query_index {query_index} is out of range: session '{session_id}' has {len(answered)} "
-                f"answered queries (0..{len(answered) - 1}); alc_log_view lists them"
-            )
-        if session is not None:
-            session.close()
-            self._sessions.pop(session_id, None)
-        await self.read(partial(self.store.truncate_from, session_id, answered[query_index].seq))
-        await self.read(partial(self.store.update_session, session_id, status="paused", updated_at=now_ms()))
-        self._finished.pop(session_id, None)
-        self._dormant[session_id] = Dormant(session_id, row.name, row.strategy, now_ms())
-        _session, revived, _was_running = await self._live(session_id)
-        assert revived is not None
-        return revived
+        async with self._exclusive(session_id):
+            row = await self._stored(lambda s: s.get_session(session_id))
+            if row is None:
+                raise await self._not_found(session_id)
+            answered = fold(await self._stored(lambda s: s.journal(session_id))).answered
+            if not 0 <= query_index < len(answered):
+                raise SessionError(
+                    f"query_index {query_index} is out of range: session '{session_id}' has "
+                    f"{len(answered)} answered queries (0..{len(answered) - 1}); alc_log_view lists them"
+                )
+            session = self._sessions.pop(session_id, None)
+            if session is not None:
+                session.close()
+            seq = answered[query_index].seq
+            await self._stored(lambda s: s.truncate_from(session_id, seq))
+            await self._stored(lambda s: s.update_session(session_id, status="paused", updated_at=now_ms()))
+            self._finished.pop(session_id, None)
+            self._dormant[session_id] = Dormant(session_id, row.name, row.strategy, now_ms())
+            _session, _replay, revived = await self._live(session_id)
+            assert revived is not None
+            return revived
 
-    async def _live(self, session_id: str) -> tuple[Session, FeedResult | None, bool]:
-        """The live session, reviving a dormant one by replaying its journal.
-
-        Returns the session, the event the revival ended on (None if it was live
-        already) and whether the journal shows it was running (not paused) when its VM
-        went away.
-        """
-        while session_id in self._dormant_busy:
-            await self._dormant_busy[session_id].wait()
+    async def _live(self, session_id: str) -> tuple[Session, Replay | None, FeedResult | None]:
+        """The live session, reviving a dormant one by replaying its journal (the caller
+        holds the guard). Returns the session and, after a revival, the replay and the
+        event it ended on."""
         session = self._sessions.get(session_id)
         if session is not None:
-            return session, None, False
+            return session, None, None
         dormant = self._dormant.get(session_id)
         if dormant is None:
-            raise self._not_found(session_id)
-        done = self._dormant_busy[session_id] = anyio.Event()
-        try:
-            assert self.store is not None
-            history = fold(await self.read(partial(self.store.journal, session_id)))
-            if history.finished is not None:
-                self._dormant.pop(session_id, None)
-                raise SessionFinished(
-                    f"session '{session_id}' has already finished ({history.finished.phase})"
-                )
-            was_running = history.pending is None
-            started = history.started
-            program = Program(started.source, started.chunkname, started.ctx, started.vars)
-            session = self._new_session(
-                session_id, program, name=dormant.name, strategy=started.strategy, history=history
-            )
+            raise await self._not_found(session_id)
+        history = fold(await self._stored(lambda s: s.journal(session_id)))
+        if history.finished is not None:
             self._dormant.pop(session_id, None)
-            self._sessions[session_id] = session
-            began = time.perf_counter()
-            session.start()
+            raise SessionFinished(f"session '{session_id}' has already finished ({history.finished.phase})")
+        replay = Replay(history)
+        session = self._new_session(session_id, history.program, name=dormant.name, replay=replay)
+        self._dormant.pop(session_id, None)
+        began = time.perf_counter()
+        session.start()
+        try:
             result = await self._drive(session)
-            telemetry.emit(
-                "session.replayed",
-                {"answers": len(history.answered), "duration_ms": (time.perf_counter() - began) * 1000},
-                session_id=session_id,
-                strategy=started.strategy,
-            )
-        finally:
-            del self._dormant_busy[session_id]
-            done.set()
-        return session, result, was_running
+        except RevivalFailed as exc:
+            self._retire(session, dormant=dormant)
+            raise SessionError(
+                f"session '{session_id}' could not be brought back from its journal: {exc}. Nothing was "
+                "changed: it is still paused where it was. If a limit stopped the replay, raise it and "
+                "call again; alc_log_view shows the journal, alc_rewind goes back to an earlier answer"
+            ) from None
+        telemetry.emit(
+            "session.replayed",
+            {"answers": len(history.answered), "duration_ms": (time.perf_counter() - began) * 1000},
+            session_id=session_id,
+            strategy=history.program.strategy,
+        )
+        return session, replay, result
 
     async def _drive(self, session: Session) -> FeedResult:
-        session.driving = True
+        """Wait for the session's next pause or end (the caller holds its guard)."""
         try:
             result = await session.next_event()
+        except RevivalFailed:
+            raise
         except BaseException:
-            # The caller went away mid-run (cancelled request, shutdown): stop the script
-            # rather than leave a thread nobody will ever answer.
+            # The caller went away mid-run (a cancelled request, shutdown): stop the script
+            # and record that it was cancelled, rather than leave a thread nobody will ever
+            # answer and a journal that says "running" forever.
             if not session.state.is_terminal:
                 session.close()
+                with anyio.CancelScope(shield=True):
+                    await session.abandon()
                 self._retire(session, "cancelled")
             raise
-        finally:
-            session.driving = False
         if not isinstance(result, Paused):
             self._retire(session)
         return result
@@ -273,7 +312,7 @@ class SessionRegistry:
     def _new_session(self, session_id: str, program: Program, **options: Any) -> Session:
         """A session for this registry's limits, store and packages (made room for)."""
         self._make_room()
-        return Session(
+        session = Session(
             session_id,
             program,
             self.config.limits,
@@ -283,21 +322,43 @@ class SessionRegistry:
             self.resolver,
             **options,
         )
+        self._sessions[session_id] = session
+        return session
 
-    def _retire(self, session: Session, phase: str | None = None) -> None:
-        if self._sessions.pop(session.id, None) is None:
+    def _retire(self, session: Session, phase: str | None = None, *, dormant: Dormant | None = None) -> None:
+        """Take ``session`` itself (not whatever now holds its id) out of the live set:
+        to the finished list, or back to ``dormant`` when its revival failed."""
+        if self._sessions.get(session.id) is not session:
+            return
+        del self._sessions[session.id]
+        if dormant is not None:
+            session.close()
+            self._dormant[session.id] = dormant
             return
         self._finished[session.id] = phase or session.phase.value
         while len(self._finished) > FINISHED_MEMORY:
             self._finished.popitem(last=False)
+        self._forget_guard(session.id)
+
+    def _forget_guard(self, session_id: str) -> None:
+        if not self._is_guarded(session_id):
+            self._guards.pop(session_id, None)
 
     # --- hibernation ------------------------------------------------------------------
 
     def _can_hibernate(self, session: Session) -> bool:
-        return self.durable and session.phase is Phase.PAUSED and not session.driving and not session.feeding
+        return (
+            self.durable
+            and session.phase is Phase.PAUSED
+            and not self._is_guarded(session.id)
+            and not session.recorder.lost_writes
+        )
 
-    def hibernate(self, session: Session) -> None:
-        """Drop the VM and thread of a paused session; its journal brings it back."""
+    def hibernate(self, session: Session) -> bool:
+        """Drop the VM and thread of a paused session; its journal brings it back.
+        False (and nothing done) if a call is working on it."""
+        if not self._can_hibernate(session) or self._sessions.get(session.id) is not session:
+            return False
         telemetry.emit(
             "session.hibernated",
             {"idle_ms": now_ms() - session.last_activity_ms},
@@ -305,10 +366,11 @@ class SessionRegistry:
             strategy=session.strategy,
         )
         session.close()
-        self._sessions.pop(session.id, None)
+        del self._sessions[session.id]
         self._dormant[session.id] = Dormant(
             session.id, session.name, session.strategy, session.last_activity_ms
         )
+        return True
 
     def _make_room(self) -> None:
         """Keep the number of live VMs under the cap by hibernating the least recently
@@ -321,10 +383,8 @@ class SessionRegistry:
 
     def hibernate_idle(self) -> list[str]:
         cutoff = now_ms() - int(self.config.hibernate_after_seconds * 1000)
-        idle = [s for s in self._sessions.values() if self._can_hibernate(s) and s.last_activity_ms <= cutoff]
-        for session in idle:
-            self.hibernate(session)
-        return [s.id for s in idle]
+        idle = [s for s in self._sessions.values() if s.last_activity_ms <= cutoff]
+        return [s.id for s in idle if self.hibernate(s)]
 
     # --- lookups -----------------------------------------------------------------
 
@@ -336,13 +396,17 @@ class SessionRegistry:
             if entry.name == key:
                 return entry.id
         if self.store is not None:
-            found = await self.read(partial(self.store.resolve, key))  # type: ignore[attr-defined]
+            found = await self._stored(lambda s: s.resolve(key))
             if found is not None:
                 return found
         return key
 
-    def _not_found(self, session_id: str) -> SessionNotFound:
+    async def _not_found(self, session_id: str) -> SessionError:
         phase = self._finished.get(session_id)
+        if phase is None and self.store is not None:
+            row = await self._stored(lambda s: s.get_session(session_id))
+            if row is not None and row.status in FINISHED:
+                phase = row.status
         if phase == "expired":
             return SessionNotFound(
                 f"session '{session_id}' not found: it expired after "
@@ -350,7 +414,7 @@ class SessionRegistry:
                 "start it again with alc_run"
             )
         if phase is not None:
-            return SessionNotFound(
+            return SessionFinished(
                 f"session '{session_id}' not found: it has already finished ({phase}); "
                 "start a new one with alc_run or alc_advice"
             )
@@ -359,30 +423,38 @@ class SessionRegistry:
     def live_session(self, session_id: str) -> Session | None:
         return self._sessions.get(session_id)
 
-    def forget(self, session_id: str) -> None:
-        """Drop every trace of a session from memory (its VM must be stopped already)."""
-        self._sessions.pop(session_id, None)
-        self._dormant.pop(session_id, None)
-        self._finished.pop(session_id, None)
+    @asynccontextmanager
+    async def stopped(self, session_id: str) -> AsyncIterator[None]:
+        """Hold the session still (no VM, nothing in flight) while the caller changes its
+        record, e.g. deletes it; then forget it. Refused while it is running."""
+        session = self._sessions.get(session_id)
+        if session is not None and self._is_guarded(session_id):
+            raise SessionBusy(f"session '{session_id}' is running; cancel it (alc_cancel) first")
+        async with self._exclusive(session_id):
+            session = self._sessions.pop(session_id, None)
+            if session is not None:
+                session.close()
+            yield
+            self._dormant.pop(session_id, None)
+            self._finished.pop(session_id, None)
+        self._forget_guard(session_id)
 
     async def _history(self, dormant: Dormant) -> History:
         if dormant.history is None:
-            assert self.store is not None
-            history = fold(await self.read(partial(self.store.journal, dormant.id)))
+            history = fold(await self._stored(lambda s: s.journal(dormant.id)))
             history.variables = with_limits(history.variables, self.config.limits)
             dormant.history = history
         return dormant.history
 
     async def snapshot(
-        self, key: str, pending_filter: PendingFilter | None = None, include_history: bool = False
+        self, session_id: str, pending_filter: PendingFilter | None = None, include_history: bool = False
     ) -> dict[str, Any]:
-        session_id = await self.resolve(key)
         session = self._sessions.get(session_id)
         if session is not None:
             return session.snapshot(pending_filter, include_history)
         dormant = self._dormant.get(session_id)
         if dormant is None:
-            raise self._not_found(session_id)
+            raise await self._not_found(session_id)
         return await self._dormant_snapshot(dormant, pending_filter, include_history)
 
     async def _dormant_snapshot(
@@ -394,7 +466,7 @@ class SessionRegistry:
             history.state,
             history.metrics,
             name=dormant.name,
-            strategy=history.started.strategy,
+            strategy=history.program.strategy,
             live=False,
             pending_filter=pending_filter,
             include_history=include_history,
@@ -411,38 +483,29 @@ class SessionRegistry:
 
     # --- session variables from the host -------------------------------------------------
 
-    async def read_variables(self, key: str, read: Callable[[VariableOps], T]) -> T:
+    async def read_variables(self, session_id: str, read: Callable[[VariableOps], T]) -> T:
         """Read a session's variables, live, dormant or finished (from its journal)."""
-        session_id = await self.resolve(key)
         session = self._sessions.get(session_id)
         if session is not None:
-            return session.read_variables(read)
+            result: T = session.read_variables(read)
+            return result
         dormant = self._dormant.get(session_id)
         if dormant is not None:
             return read(VariableOps(session_id, (await self._history(dormant)).variables))
-        if self.store is not None and await self.read(partial(self.store.get_session, session_id)):  # type: ignore[attr-defined]
-            history = fold(await self.read(partial(self.store.journal, session_id)))
+        if self.store is not None and await self._stored(lambda s: s.get_session(session_id)):
+            history = fold(await self._stored(lambda s: s.journal(session_id)))
             return read(VariableOps(session_id, history.variables))
-        raise self._not_found(session_id)
+        raise await self._not_found(session_id)
 
-    async def change_variables(self, key: str, change: Callable[[VariableOps], Outcome]) -> Outcome:
+    async def change_variables(self, session_id: str, change: Callable[[VariableOps], Outcome]) -> Outcome:
         """Change a paused (live or hibernated) session's variables; journaled before it returns."""
-        session_id = await self.resolve(key)
-        session = self._sessions.get(session_id)
-        if session is not None:
-            return await session.change_variables(change)
-        while session_id in self._dormant_busy:  # a revival (or another change) is under way
-            await self._dormant_busy[session_id].wait()
-        session = self._sessions.get(session_id)
-        if session is not None:
-            return await session.change_variables(change)
-        dormant = self._dormant.get(session_id)
-        if dormant is None:
-            raise self._not_found(session_id)
-        # Hold off revivals until the change is journaled: a revival reads the journal,
-        # and must either see the whole change or come after it.
-        done = self._dormant_busy[session_id] = anyio.Event()
-        try:
+        async with self._exclusive(session_id):
+            session = self._sessions.get(session_id)
+            if session is not None:
+                return await session.change_variables(change)
+            dormant = self._dormant.get(session_id)
+            if dormant is None:
+                raise await self._not_found(session_id)
             history = await self._history(dormant)
             if history.state.phase is not Phase.PAUSED:
                 raise SessionBusy(
@@ -452,9 +515,6 @@ class SessionRegistry:
             outcome = change(VariableOps(session_id, history.variables))
             await self._recorder(session_id).commit(*outcome.events)
             return outcome
-        finally:
-            del self._dormant_busy[session_id]
-            done.set()
 
     @property
     def live_count(self) -> int:
@@ -472,7 +532,9 @@ class SessionRegistry:
             return self.hibernate_idle()
         cutoff = now_ms() - int(self.config.idle_ttl_seconds * 1000)
         expired = [
-            s for s in self._sessions.values() if s.phase is Phase.PAUSED and s.last_activity_ms <= cutoff
+            s
+            for s in self._sessions.values()
+            if s.phase is Phase.PAUSED and s.last_activity_ms <= cutoff and not self._is_guarded(s.id)
         ]
         for session in expired:
             session.close()

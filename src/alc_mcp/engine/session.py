@@ -6,10 +6,15 @@ the session thread (logs, progress, stats, budget checks), so every access holds
 ``_lock``. Events travel thread → loop through a memory stream fed with
 ``anyio.from_thread.run_sync``; answers travel loop → thread through the worker's inbox.
 Everything the host is told has been journaled first.
+
+Calls that change a session (feed, cancel of a paused session, variable changes) are
+serialized by the registry's per-session guard, held by the caller; a session never
+has two of them in flight.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,15 +28,16 @@ from alc_mcp import telemetry
 from alc_mcp.config import Limits
 from alc_mcp.domain.budget import Budget
 from alc_mcp.domain.feed_result import Accepted, Cancelled, Completed, Failed, FeedResult, Paused
-from alc_mcp.domain.journal import Answered, Asked, Finished, History, Logged, ProgressSet, StatRecorded
+from alc_mcp.domain.journal import Answered, Asked, Finished, Logged, ProgressSet, StatRecorded
 from alc_mcp.domain.logs import LogEntry
 from alc_mcp.domain.metrics import ExecutionMetrics
 from alc_mcp.domain.pending_filter import PendingFilter, project
+from alc_mcp.domain.program import Program
 from alc_mcp.domain.query import TokenUsage
 from alc_mcp.domain.state import AlreadyResponded, ExecutionState, Phase, UnknownQuery
 from alc_mcp.domain.variables import VariableError, VariableSet
 from alc_mcp.engine.clock import now_ms
-from alc_mcp.engine.effects import Effects, ReplayEffects
+from alc_mcp.engine.effects import Effects
 from alc_mcp.engine.events import (
     PauseRequest,
     ScriptCancelled,
@@ -41,15 +47,12 @@ from alc_mcp.engine.events import (
 )
 from alc_mcp.engine.journal import SessionRecorder
 from alc_mcp.engine.packages import PackageResolver
+from alc_mcp.engine.replay import Replay, ReplayEffects, RevivalFailed
 from alc_mcp.engine.sandbox import LimitMonitor, time_limit_message
 from alc_mcp.engine.stdlib.state import namespace_of
+from alc_mcp.engine.storage import SharedStore, StoreUnavailable
 from alc_mcp.engine.variables import Outcome, VariableOps, script_call, with_limits
-from alc_mcp.engine.worker import LuaWorker, Program, WorkerGone
-from alc_mcp.store.shared import SharedState
-
-#: Extra seconds the loop waits beyond ALC_MAX_RUN_SECONDS before it stops waiting for
-#: a thread stuck inside a C function (where the Lua hook cannot fire).
-WATCHDOG_GRACE_SECONDS = 5.0
+from alc_mcp.engine.worker import LuaWorker, WorkerGone
 
 
 class SessionError(Exception):
@@ -62,6 +65,10 @@ class SessionBusy(SessionError):
 
 class SessionFinished(SessionError):
     pass
+
+
+class StoreDown(SessionError):
+    """The journal cannot be written right now; nothing was applied."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +91,7 @@ def build_snapshot(
     pending_filter: PendingFilter | None,
     include_history: bool,
     variables: VariableSet,
+    journal_warning: str | None = None,
 ) -> dict[str, Any]:
     """The ``alc_status`` object of one session, live or rebuilt from its journal."""
     phase = state.phase
@@ -107,6 +115,8 @@ def build_snapshot(
             snap["pending"] = [project(q, pending_filter) for q in pending.queries if q.id in unanswered]
     if strategy is not None:
         snap["strategy"] = strategy
+    if journal_warning is not None:
+        snap["journal_warning"] = journal_warning
     return snap
 
 
@@ -118,36 +128,36 @@ class Session:
         limits: Limits,
         token: EventLoopToken,
         recorder: SessionRecorder,
-        shared: SharedState,
+        shared: SharedStore,
         resolver: PackageResolver,
         *,
         name: str | None = None,
-        strategy: str | None = None,
-        history: History | None = None,
+        replay: Replay | None = None,
         started_at: int | None = None,
     ) -> None:
         self.id = session_id
         self.name = name
-        self.strategy = strategy
+        self.strategy = program.strategy
         self.recorder = recorder
+        self.replay = replay
         self._limits = limits
         self._token = token
         self._lock = threading.Lock()
-        self._feed_lock = anyio.Lock()
         self.state = ExecutionState()
-        if history is None:
+        if replay is None:
             self.metrics = ExecutionMetrics(started_at or now_ms(), Budget.from_ctx(program.ctx))
         else:
-            self.metrics = history.metrics
-            self.metrics.custom.clear()  # the replay records them again, in order
-        self._history = history
-        variables = with_limits(history.variables if history else VariableSet(), limits)
+            self.metrics = replay.metrics
+        variables = with_limits(replay.variables if replay else VariableSet(), limits)
         self.vars = VariableOps(session_id, variables, program.vars)
         self._send, self._receive = anyio.create_memory_object_stream[WorkerEvent](max_buffer_size=4)
         self._finished = anyio.Event()
         self._closed = False
-        self.driving = False  # a call is waiting for this session's next event
         self._paused_at = 0
+        #: Pauses so far (a feed checks it still answers the pause it was sent for).
+        self.pauses = 0
+        #: A pause the store could not take: journaled together with its first answers.
+        self._unsaved_pause: Asked | None = None
         self.final: FeedResult | None = None
         self.worker = LuaWorker(
             program,
@@ -162,20 +172,15 @@ class Session:
         )
 
     def _make_effects(self, pause: Callable[[PauseRequest], list[str]], monitor: LimitMonitor) -> Effects:
-        if self._history is None:
+        if self.replay is None:
             return Effects(pause, self.recorder.record)
         return ReplayEffects(
-            pause, self.recorder.record, self._history, restart_run=monitor.start_run, stop=monitor.stop
+            pause, self.recorder.record, self.replay, restart_run=monitor.start_run, stop=monitor.stop
         )
 
     @property
-    def feeding(self) -> bool:
-        """Answers are being journaled and applied right now."""
-        return self._feed_lock.locked()
-
-    @property
     def replaying(self) -> bool:
-        return self.worker.effects.replaying
+        return self.replay is not None and self.replay.active
 
     # --- SessionPort (called on the session thread) ----------------------------
     # While replaying, logs and progress are already in the journal (and in the
@@ -246,12 +251,21 @@ class Session:
         self.worker.start()
 
     async def next_event(self) -> FeedResult:
-        """Wait until the script pauses or ends; journal it; apply it to the state machine."""
-        with anyio.move_on_after(self._limits.max_run_seconds + WATCHDOG_GRACE_SECONDS):
-            event = await self._receive.receive()
-            if isinstance(event, PauseRequest):
-                return await self._pause(event)
-            return await self._finish(event)
+        """Wait until the script pauses or ends; journal it; apply it to the state machine.
+
+        The watchdog follows the run the script is in: a replay restarts the run at every
+        step it answers from the journal, so each step gets the limit the original run
+        had, not the whole replay together."""
+        monitor = self.worker.monitor
+        while True:
+            left = monitor.deadline + self._limits.watchdog_grace_seconds - monitor.clock()
+            if left <= 0:
+                break
+            with anyio.move_on_after(left):
+                event = await self._receive.receive()
+                if isinstance(event, PauseRequest):
+                    return await self._pause(event)
+                return await self._finish(event)
         # The thread is stuck where the hook cannot fire (a C call). Give up on it: it
         # trips the limit as soon as it returns to Lua, and nobody waits for it.
         message = time_limit_message(self._limits)
@@ -260,35 +274,41 @@ class Session:
 
     async def _pause(self, request: PauseRequest) -> FeedResult:
         at = now_ms()
+        caught_up = self.replay.take_caught_up() if self.replay is not None else None
         with self._lock:
             self.state.pause(request.queries)
-            if not request.recorded:
+            if caught_up is None:
                 self.metrics.on_paused(request.queries, at)
-            for query_id, response in request.prefed:
-                self.state.feed(query_id, response)
+            else:
+                for query_id, response in caught_up.prefed:
+                    self.state.feed(query_id, response)
             llm_calls, rounds = self.metrics.llm_calls, self.metrics.rounds
         self._paused_at = at
-        if not request.recorded:
-            telemetry.emit(
-                "session.paused",
-                {"queries": len(request.queries)},
-                session_id=self.id,
-                strategy=self.strategy,
-            )
+        self.pauses += 1
+        if caught_up is not None:
+            # The host has seen this pause already, and may have answered part of it:
+            # show only what is still open, so no question is asked twice.
+            return Paused(caught_up.unanswered)
+        telemetry.emit(
+            "session.paused", {"queries": len(request.queries)}, session_id=self.id, strategy=self.strategy
+        )
+        asked = Asked(request.queries)
+        try:
             await self.recorder.commit(
-                Asked(request.queries),
-                at=at,
-                status="paused",
-                updated_at=at,
-                llm_calls=llm_calls,
-                rounds=rounds,
+                asked, at=at, status="paused", updated_at=at, llm_calls=llm_calls, rounds=rounds
             )
-        # A pause rebuilt by replay may be partly answered already: show only what is
-        # still open, so the host is never asked to answer a question twice.
-        answered = {query_id for query_id, _ in request.prefed}
-        return Paused(tuple(q for q in request.queries if q.id not in answered))
+        except StoreUnavailable:
+            # The script is paused all the same; the pause is journaled with its answers.
+            self._unsaved_pause = asked
+        return Paused(request.queries)
 
     async def _finish(self, event: ScriptReturned | ScriptFailed | ScriptCancelled) -> FeedResult:
+        if self.replay is not None and self.replay.behind and not isinstance(event, ScriptReturned):
+            # The journal could not be replayed to where the session stopped (a limit,
+            # a shutdown): that says nothing about the session, so nothing is recorded.
+            self._finished.set()
+            reason = event.error if isinstance(event, ScriptFailed) else "the replay was stopped"
+            raise RevivalFailed(reason)
         now = now_ms()
         with self._lock:
             if not self.state.is_terminal:
@@ -309,9 +329,8 @@ class Session:
             result = Failed(self.state.error or "")
         else:
             result = Cancelled(stats)
-        await self.recorder.finish(
-            Finished(phase.value, result=self.state.result, error=self.state.error, stats=stats), now
-        )
+        finished = Finished(phase.value, result=self.state.result, error=self.state.error, stats=stats)
+        await self.recorder.finish(finished, now)
         auto = stats["auto"]
         telemetry.emit(
             f"session.{phase.value}",
@@ -329,29 +348,38 @@ class Session:
         Returns ``Accepted`` while answers are still missing, or None once the pause is
         complete and the script has been resumed (the caller then awaits ``next_event``).
         """
-        async with self._feed_lock:
-            with self._lock:
-                resolved = self._validate(answers)
-            at = now_ms()
-            await self.recorder.commit(*(Answered(a.query_id, a.response, a.usage) for a in resolved), at=at)
-            with self._lock:
-                complete = False
-                for answer in resolved:
-                    assert answer.query_id is not None
-                    self.metrics.on_response_fed(answer.query_id, answer.response, answer.usage, at)
-                    complete = self.state.feed(answer.query_id, answer.response)
-                if not complete:
-                    return Accepted(self.state.remaining())
-                responses = self.state.take_responses()
-                self.metrics.on_resumed(at)
-            telemetry.emit(
-                "session.resumed",
-                {"answers": len(responses), "waited_ms": at - self._paused_at},
-                session_id=self.id,
-                strategy=self.strategy,
-            )
-            self.worker.answer(responses)
-            return None
+        with self._lock:
+            resolved = self._validate(answers)
+        at = now_ms()
+        events = [Answered(a.query_id, a.response, a.usage) for a in resolved if a.query_id is not None]
+        unsaved = [self._unsaved_pause] if self._unsaved_pause is not None else []
+        try:
+            await self.recorder.commit(*unsaved, *events, at=at)
+        except StoreUnavailable as exc:
+            raise StoreDown(
+                f"could not save the answer for session '{self.id}': {exc}. Nothing was applied: the "
+                "session is still paused on the same queries; call alc_continue again once the store "
+                "is back (alc_info shows its state)"
+            ) from None
+        self._unsaved_pause = None
+        with self._lock:
+            complete = False
+            for answer in resolved:
+                assert answer.query_id is not None
+                self.metrics.on_response_fed(answer.query_id, answer.response, answer.usage, at)
+                complete = self.state.feed(answer.query_id, answer.response)
+            if not complete:
+                return Accepted(self.state.remaining())
+            responses = self.state.take_responses()
+            self.metrics.on_resumed(at)
+        telemetry.emit(
+            "session.resumed",
+            {"answers": len(responses), "waited_ms": at - self._paused_at},
+            session_id=self.id,
+            strategy=self.strategy,
+        )
+        self.worker.answer(responses)
+        return None
 
     def _validate(self, answers: Sequence[Answer]) -> list[Answer]:
         self._require_paused()
@@ -391,30 +419,33 @@ class Session:
             raise SessionFinished(f"session '{self.id}' has already finished ({self.state.phase})")
 
     async def change_variables(self, change: Callable[[VariableOps], Outcome]) -> Outcome:
-        """A host change to the variables: only while paused, serialized with answers
-        (so it lands wholly before or after a resume), journaled before it returns."""
-        async with self._feed_lock:
-            with self._lock:
-                self._require_paused()
-                outcome = change(self.vars)
-            await self.recorder.commit(*outcome.events)
-            return outcome
+        """A host change to the variables: only while paused, journaled before it returns."""
+        with self._lock:
+            self._require_paused()
+            outcome = change(self.vars)
+        await self.recorder.commit(*outcome.events)
+        return outcome
 
     def read_variables(self, read: Callable[[VariableOps], Any]) -> Any:
         with self._lock:
             return read(self.vars)
 
     async def cancel(self) -> FeedResult:
-        """Cancel a paused or running session and return its final result."""
-        async with self._feed_lock:
-            phase = self.state.phase
-            if self.state.is_terminal:
-                raise SessionFinished(f"session '{self.id}' has already finished ({phase})")
-            self.worker.cancel()
-        if phase is Phase.PAUSED:
-            return await self.next_event()
-        # Another call is driving the run; it will see the cancellation too.
-        with anyio.move_on_after(self._limits.max_run_seconds + WATCHDOG_GRACE_SECONDS):
+        """Cancel a paused session and return its final result."""
+        if self.state.is_terminal:
+            raise SessionFinished(f"session '{self.id}' has already finished ({self.state.phase})")
+        self.worker.cancel()
+        return await self.next_event()
+
+    async def abandon(self) -> None:
+        """Record that nobody will drive this session any more (its caller went away)."""
+        with contextlib.suppress(RevivalFailed):
+            await self._finish(ScriptCancelled())
+
+    async def cancel_running(self) -> FeedResult:
+        """Cancel a session another call is driving; that call sees the cancellation too."""
+        self.worker.cancel()
+        with anyio.move_on_after(self._limits.max_run_seconds + self._limits.watchdog_grace_seconds):
             await self._finished.wait()
         if self.final is None:
             return await self._finish(ScriptCancelled())
@@ -440,4 +471,5 @@ class Session:
                 pending_filter=pending_filter,
                 include_history=include_history,
                 variables=self.vars.variables,
+                journal_warning=self.recorder.warning,
             )

@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 
-from alc_mcp.domain.journal import JournalEntry, JournalEvent, Started
+from alc_mcp.domain.journal import JournalEntry, JournalEvent
+from alc_mcp.domain.program import Program
 from alc_mcp.domain.records import SessionRow
 
 __all__ = ["HistoryStore", "SessionStore", "SharedStore", "StoreUnavailable"]
@@ -30,7 +31,7 @@ class StoreUnavailable(Exception):
 
 class SessionStore(Protocol):
     def create_session(
-        self, session_id: str, started: Started, at: int, *, task_preview: str | None = None
+        self, session_id: str, program: Program, at: int, *, task_preview: str | None = None
     ) -> str:
         """Insert a running session and its start event; returns its unique name."""
         ...

@@ -14,13 +14,13 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 from lupa import lua54
 
 from alc_mcp.config import Limits
+from alc_mcp.domain.program import Program
 from alc_mcp.engine.bridge import Bridge
 from alc_mcp.engine.effects import Effects
 from alc_mcp.engine.errors import FatalError
@@ -31,7 +31,7 @@ from alc_mcp.engine.luajson import LuaJson, LuaValueError
 from alc_mcp.engine.packages import ModuleNotFound, PackageError, PackageResolver
 from alc_mcp.engine.port import BridgeContext, SessionPort
 from alc_mcp.engine.sandbox import LimitMonitor, SandboxHost, clean_traceback, install_sandbox, new_runtime
-from alc_mcp.store.shared import SharedState
+from alc_mcp.engine.storage import SharedStore
 
 CANCELLED = "session cancelled by the host"
 
@@ -40,16 +40,6 @@ PRELUDE_SOURCE = resources.files("alc_mcp.engine").joinpath("lua/prelude.lua").r
 PRELUDE_CHUNK = "=[alc prelude]"
 REQUIRE_SOURCE = resources.files("alc_mcp.engine").joinpath("lua/require.lua").read_bytes()
 _CANCEL = object()
-
-
-@dataclass(frozen=True, slots=True)
-class Program:
-    """What a session runs: Lua source, the name errors show for it, and ctx."""
-
-    source: str
-    chunkname: str
-    ctx: Any = None
-    vars: dict[str, Any] | None = None  # host presets for the variables the script defines
 
 
 #: Builds a worker's effects from its pause function and its limit monitor.
@@ -77,7 +67,7 @@ class LuaWorker:
         *,
         name: str,
         effects_factory: EffectsFactory,
-        shared: SharedState,
+        shared: SharedStore,
         namespace: str,
         resolver: PackageResolver,
     ) -> None:

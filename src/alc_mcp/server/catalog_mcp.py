@@ -9,24 +9,19 @@ calling a tool.
 
 from __future__ import annotations
 
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.server.mcpserver.prompts.base import Prompt
 
+from alc_mcp.app.catalog import PackageCatalog
+from alc_mcp.app.errors import PackageError, ScratchError
 from alc_mcp.domain.jsonfmt import dumps_pretty
-from alc_mcp.engine.catalog import PackageCatalog
-from alc_mcp.engine.packages import PackageError
-from alc_mcp.engine.scratch import ScratchError
+
+__all__ = ["TYPES_URI", "register_prompts", "register_resources", "strategy_instructions"]
 
 TYPES_URI = "alc://types/alc.d.lua"
-
-
-def types_path() -> Path:
-    return Path(str(resources.files("alc_mcp.engine").joinpath("lua/alc.d.lua")))
 
 
 def register_resources(server: MCPServer, catalog: PackageCatalog) -> None:
@@ -37,7 +32,7 @@ def register_resources(server: MCPServer, catalog: PackageCatalog) -> None:
         mime_type="text/x-lua",
     )
     def alc_types() -> str:
-        return types_path().read_text(encoding="utf-8")
+        return catalog.types_text()
 
     @server.resource(
         "alc://strategies/{name}",
@@ -47,7 +42,7 @@ def register_resources(server: MCPServer, catalog: PackageCatalog) -> None:
     )
     def strategy_source(name: str) -> str:
         try:
-            return catalog.resolver.find(name).source.decode("utf-8", "replace")
+            return catalog.source_text(name)
         except PackageError as exc:
             raise ResourceError(f"no strategy '{name}': {exc}") from None
 
@@ -59,7 +54,6 @@ def register_resources(server: MCPServer, catalog: PackageCatalog) -> None:
     )
     async def strategy_meta(name: str) -> str:
         try:
-            catalog.resolver.find(name)
             return dumps_pretty(await catalog.read_meta(name))
         except (PackageError, ScratchError) as exc:
             raise ResourceError(f"cannot read the meta of '{name}': {exc}") from None
@@ -68,8 +62,8 @@ def register_resources(server: MCPServer, catalog: PackageCatalog) -> None:
 def register_prompts(server: MCPServer, catalog: PackageCatalog) -> list[str]:
     """One prompt per bundled strategy, named after it; returns their names."""
     names = []
-    for package in catalog.resolver.installed():
-        if package.root.source != "bundled" or package.name in names:
+    for package in catalog.bundled():
+        if package.name in names:
             continue
         try:
             meta = catalog.meta_now(package.name)

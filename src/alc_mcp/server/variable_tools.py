@@ -6,111 +6,73 @@ from __future__ import annotations
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
-from mcp_types import ToolAnnotations
 from pydantic import Field
 
 from alc_mcp.domain.jsonfmt import dumps_compact
-from alc_mcp.domain.variables import Variable, VariableError
-from alc_mcp.engine.clock import now_ms
-from alc_mcp.engine.registry import SessionRegistry
-from alc_mcp.engine.variables import Outcome, VariableOps
 from alc_mcp.server import texts
+from alc_mcp.server.annotations import LOCAL, READ_ONLY
+from alc_mcp.server.context import ServiceContext, service_of
 from alc_mcp.server.params import OptionalText, caller_mistakes, text_param
 
-HOST = "host"
+__all__ = ["register_variable_tools"]
 
 
-def register_variable_tools(server: MCPServer, registry: SessionRegistry) -> None:
-    local = ToolAnnotations(open_world_hint=False)
-    read_only = ToolAnnotations(read_only_hint=True, open_world_hint=False)
-
-    @server.tool(description=texts.ALC_VARS_LIST, annotations=read_only, structured_output=False)
+def register_variable_tools(server: MCPServer[Any]) -> None:
+    @server.tool(description=texts.ALC_VARS_LIST, annotations=READ_ONLY, structured_output=False)
     async def alc_vars_list(
+        context: ServiceContext,
         session_id: str = Field(description="Session id or name."),
         pattern: OptionalText = text_param('Glob on names: "*" any run, "?" one character.'),
     ) -> str:
         with caller_mistakes():
-            listed = await registry.read_variables(session_id, lambda ops: ops.variables.list(pattern))
-            return dumps_compact({"variables": [v.to_json() for v in listed]})
+            return dumps_compact(await service_of(context).vars_list(session_id, pattern))
 
-    @server.tool(description=texts.ALC_VARS_GET, annotations=read_only, structured_output=False)
+    @server.tool(description=texts.ALC_VARS_GET, annotations=READ_ONLY, structured_output=False)
     async def alc_vars_get(
+        context: ServiceContext,
         session_id: str = Field(description="Session id or name."),
         names: list[str] = Field(description="Variable names or ids."),
     ) -> str:
         with caller_mistakes():
-            found, missing = await registry.read_variables(
-                session_id, lambda ops: ops.get_many(names, source=HOST)
-            )
-            return dumps_compact({"found": {k: v.to_json() for k, v in found.items()}, "missing": missing})
+            return dumps_compact(await service_of(context).vars_get(session_id, names))
 
-    @server.tool(description=texts.ALC_VARS_SET, annotations=local, structured_output=False)
+    @server.tool(description=texts.ALC_VARS_SET, annotations=LOCAL, structured_output=False)
     async def alc_vars_set(
+        context: ServiceContext,
         session_id: str = Field(description="Session id or name (it must be paused)."),
         updates: dict[str, Any] = Field(description="New values by variable name or id."),
         atomic: bool = Field(default=False, description="All updates valid and applied, or none."),
         reason: OptionalText = text_param("Why, kept in each variable's metadata."),
     ) -> str:
-        metadata = {} if reason is None else {"reason": reason}
-
-        def change(ops: VariableOps) -> Outcome:
-            return ops.set_many(updates, atomic=atomic, metadata=metadata, now_ms=now_ms(), source=HOST)
-
         with caller_mistakes():
-            try:
-                outcome = await registry.change_variables(session_id, change)
-            except VariableError as exc:
-                errors = getattr(exc, "errors", None)
-                if not atomic or errors is None:
-                    raise
-                return dumps_compact(
-                    {"status": "rejected", "results": {k: {"error": str(e)} for k, e in errors.items()}}
-                )
-            results = {
-                key: {"version": r.version} if isinstance(r, Variable) else {"error": str(r)}
-                for key, r in outcome.result.items()
-            }
-            failed = sum("error" in r for r in results.values())
-            status = "applied" if not failed else ("rejected" if failed == len(results) else "partial")
-            return dumps_compact({"status": status, "results": results})
+            result = await service_of(context).vars_set(session_id, updates, atomic=atomic, reason=reason)
+        return dumps_compact(result)
 
-    @server.tool(description=texts.ALC_VARS_DELETE, annotations=local, structured_output=False)
+    @server.tool(description=texts.ALC_VARS_DELETE, annotations=LOCAL, structured_output=False)
     async def alc_vars_delete(
+        context: ServiceContext,
         session_id: str = Field(description="Session id or name (it must be paused)."),
         names: list[str] = Field(description="Variable names or ids to delete."),
     ) -> str:
-        def change(ops: VariableOps) -> Outcome:
-            deleted, missing, events = [], [], []
-            for name in names:
-                if not ops.variables.has(name):
-                    missing.append(name)
-                    continue
-                outcome = ops.delete(name, source=HOST)
-                deleted.append(outcome.result.name)
-                events += outcome.events
-            return Outcome({"deleted": deleted, "missing": missing}, events)
-
         with caller_mistakes():
-            return dumps_compact((await registry.change_variables(session_id, change)).result)
+            return dumps_compact(await service_of(context).vars_delete(session_id, names))
 
-    @server.tool(description=texts.ALC_VARS_EXPORT, annotations=read_only, structured_output=False)
-    async def alc_vars_export(session_id: str = Field(description="Session id or name.")) -> str:
+    @server.tool(description=texts.ALC_VARS_EXPORT, annotations=READ_ONLY, structured_output=False)
+    async def alc_vars_export(
+        context: ServiceContext, session_id: str = Field(description="Session id or name.")
+    ) -> str:
         with caller_mistakes():
-            return dumps_compact(
-                {"variables": await registry.read_variables(session_id, lambda o: o.variables.export())}
-            )
+            return dumps_compact(await service_of(context).vars_export(session_id))
 
-    @server.tool(description=texts.ALC_VARS_IMPORT, annotations=local, structured_output=False)
+    @server.tool(description=texts.ALC_VARS_IMPORT, annotations=LOCAL, structured_output=False)
     async def alc_vars_import(
+        context: ServiceContext,
         session_id: str = Field(description="Session id or name (it must be paused)."),
         variables: list[dict[str, Any]] = Field(
             description="Variable records, as alc_vars_export gives them."
         ),
         replace: bool = Field(default=False, description="Remove the session's other variables first."),
     ) -> str:
-        def change(ops: VariableOps) -> Outcome:
-            return ops.import_(variables, replace=replace, now_ms=now_ms(), source=HOST)
-
         with caller_mistakes():
-            outcome = await registry.change_variables(session_id, change)
-            return dumps_compact({"imported": [v.name for v in outcome.result]})
+            result = await service_of(context).vars_import(session_id, variables, replace=replace)
+        return dumps_compact(result)

@@ -35,10 +35,10 @@ from alc_mcp.domain.journal import (
     JournalError,
     JournalEvent,
     Noted,
-    Started,
     decode_event,
     encode_event,
 )
+from alc_mcp.domain.program import Program
 from alc_mcp.domain.records import SessionRow
 from alc_mcp.domain.state import Phase
 from alc_mcp.engine.storage import StoreUnavailable
@@ -187,18 +187,18 @@ class SqliteStore:
     # --- writes -----------------------------------------------------------------------------
 
     def create_session(
-        self, session_id: str, started: Started, at: int, *, task_preview: str | None = None
+        self, session_id: str, program: Program, at: int, *, task_preview: str | None = None
     ) -> str:
         """Insert the session (status ``running``, a fresh unique name) and its start event.
 
         Returns the name. Raises ``ValueError`` if the id already exists.
         """
-        kind, data = _encode(started)
+        kind, data = _encode(program)
         with self._transaction("create a session") as conn:
             if conn.execute(sql.ID_TAKEN, (session_id,)).fetchone() is not None:
                 raise ValueError(f"session {session_id!r} already exists")
             name = self._free_name(conn)
-            row = (session_id, name, started.strategy, Phase.RUNNING.value, at, at, task_preview)
+            row = (session_id, name, program.strategy, Phase.RUNNING.value, at, at, task_preview)
             conn.execute(sql.INSERT_SESSION, row)
             conn.execute(sql.INSERT_ENTRY, (session_id, kind, data, at))
         return name

@@ -5,15 +5,22 @@ nothing needs a live VM."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Collection
 from functools import partial
 from typing import Any
 
 import anyio
 
-from alc_mcp.domain.journal import History, Noted, fold
+from alc_mcp.config import Config
+from alc_mcp.domain.journal import History, JournalEntry, Noted, fold
+from alc_mcp.domain.records import SessionRow
 from alc_mcp.engine.clock import now_ms
+from alc_mcp.engine.journal import JournalWriter
 from alc_mcp.engine.registry import SessionNotFound, SessionRegistry
-from alc_mcp.engine.session import SessionBusy, SessionError
+from alc_mcp.engine.session import SessionError
+from alc_mcp.engine.storage import HistoryStore, SessionStore
+
+__all__ = ["Archive", "DurabilityOff"]
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 500
@@ -26,35 +33,61 @@ class DurabilityOff(SessionError):
 
 
 class Archive:
-    def __init__(self, registry: SessionRegistry, *, unavailable_reason: str | None = None) -> None:
+    """The journal read as a record: nothing here needs or touches a live VM, except
+    deletion, which stops the session first."""
+
+    def __init__(
+        self,
+        config: Config,
+        registry: SessionRegistry,
+        stores: tuple[SessionStore, HistoryStore] | None,
+        writer: JournalWriter | None,
+        *,
+        unavailable_reason: str | None = None,
+    ) -> None:
+        self._config = config
         self._registry = registry
+        self._stores = stores
+        self._writer = writer
         self._reason = unavailable_reason or "no store is configured"
 
-    @property
-    def _store(self) -> Any:
-        store = self._registry.store
-        if store is None:
+    def _parts(self) -> tuple[SessionStore, HistoryStore, JournalWriter]:
+        if self._stores is None or self._writer is None:
             raise DurabilityOff(f"session history is not available: durability is off ({self._reason})")
-        return store
+        return (*self._stores, self._writer)
 
-    async def _row(self, key: str) -> Any:
-        store = self._store
-        session_id = await self._registry.resolve(key)
-        row = await self._registry.read(partial(store.get_session, session_id))
+    async def row_or_none(self, session_id: str) -> SessionRow | None:
+        """The session's row; None if there is none, or no store to have one."""
+        if self._stores is None or self._writer is None:
+            return None
+        return await self._writer.call(partial(self._stores[0].get_session, session_id))
+
+    async def entries(self, session_id: str, *, kinds: Collection[str]) -> list[JournalEntry] | None:
+        """The session's journal entries of these kinds; None without a store."""
+        if self._stores is None or self._writer is None:
+            return None
+        return await self._writer.call(partial(self._stores[0].journal, session_id, kinds=kinds))
+
+    async def _row(self, session_id: str) -> SessionRow:
+        self._parts()
+        row = await self.row_or_none(session_id)
         if row is None:
-            raise SessionNotFound(f"session '{key}' not found (neither a session id nor a session name)")
+            raise SessionNotFound(
+                f"session '{session_id}' not found (neither a session id nor a session name)"
+            )
         return row
 
     async def list_sessions(self, limit: int = DEFAULT_PAGE) -> dict[str, Any]:
-        store = self._store
-        rows = await self._registry.read(partial(store.list_sessions, limit=max(1, min(limit, 10_000))))
+        sessions, _history, writer = self._parts()
+        rows = await writer.call(partial(sessions.list_sessions, limit=max(1, min(limit, 10_000))))
         return {"sessions": [row.summary_json() for row in rows]}
 
-    async def transcript(self, key: str, cursor: int = 0, limit: int = DEFAULT_PAGE) -> dict[str, Any]:
+    async def transcript(self, session_id: str, cursor: int = 0, limit: int = DEFAULT_PAGE) -> dict[str, Any]:
         """One session's header plus a page of its queries, oldest first. ``cursor``
         is the index of the first answered query to return; ``next_cursor`` continues."""
-        row = await self._row(key)
-        history = fold(await self._registry.read(partial(self._store.journal, row.id)))
+        row = await self._row(session_id)
+        sessions, _history, writer = self._parts()
+        history = fold(await writer.call(partial(sessions.journal, row.id)))
         limit = max(1, min(limit, MAX_PAGE))
         cursor = max(0, cursor)
         page = history.answered[cursor : cursor + limit]
@@ -86,38 +119,33 @@ class Archive:
             result["stats"] = history.finished.stats
         return result
 
-    async def note(self, key: str, content: str, title: str | None = None) -> dict[str, Any]:
-        row = await self._row(key)
-        await self._registry.read(partial(self._store.append, row.id, [(now_ms(), Noted(content, title))]))
-        updated = await self._registry.read(partial(self._store.get_session, row.id))
+    async def note(self, session_id: str, content: str, title: str | None = None) -> dict[str, Any]:
+        row = await self._row(session_id)
+        sessions, _history, writer = self._parts()
+        await writer.call(partial(sessions.append, row.id, [(now_ms(), Noted(content, title))]))
+        updated = await self._row(row.id)
         return {"notes_count": updated.notes_count, "session_id": row.id}
 
     async def stats(self, strategy: str | None = None, days: float | None = None) -> dict[str, Any]:
+        _sessions, history, writer = self._parts()
         since = None if days is None else now_ms() - int(days * DAY_MS)
-        return await self._registry.read(
-            partial(self._store.aggregate_stats, strategy=strategy, since_ms=since)
-        )
+        return await writer.call(partial(history.aggregate_stats, strategy=strategy, since_ms=since))
 
-    async def delete(self, key: str) -> dict[str, Any]:
-        row = await self._row(key)
-        live = self._registry.live_session(row.id)
-        if live is not None:
-            if live.driving or live.feeding:
-                raise SessionBusy(f"session '{row.id}' is running; cancel it (alc_cancel) before deleting it")
-            self._registry.hibernate(live)
-        self._registry.forget(row.id)
-        deleted = await self._registry.read(partial(self._store.delete_session, row.id))
+    async def delete(self, session_id: str) -> dict[str, Any]:
+        row = await self._row(session_id)
+        sessions, _history, writer = self._parts()
+        async with self._registry.stopped(row.id):
+            deleted = await writer.call(partial(sessions.delete_session, row.id))
         return {"deleted": bool(deleted), "session_id": row.id, "name": row.name}
 
     async def apply_retention(self) -> list[str]:
-        config = self._registry.config
-        if self._registry.store is None or (
-            config.retention_days is None and config.retention_max_sessions is None
-        ):
+        config = self._config
+        if self._stores is None or (config.retention_days is None and config.retention_max_sessions is None):
             return []
-        deleted = await self._registry.read(
+        _sessions, history, writer = self._parts()
+        deleted = await writer.call(
             partial(
-                self._store.apply_retention,
+                history.apply_retention,
                 now_ms=now_ms(),
                 max_age_days=config.retention_days,
                 max_finished=config.retention_max_sessions,

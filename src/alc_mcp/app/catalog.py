@@ -8,27 +8,53 @@ from typing import Any
 
 import anyio
 
+from alc_mcp.config import Config
+from alc_mcp.domain.program import Program
 from alc_mcp.engine import installer
-from alc_mcp.engine.packages import PackageResolver
-from alc_mcp.engine.registry import SessionRegistry
+from alc_mcp.engine.packages import InstalledPackage, Module, ModuleNotFound, PackageError, PackageResolver
 from alc_mcp.engine.scratch import ScratchError, evaluate
-from alc_mcp.engine.worker import Program
+from alc_mcp.engine.types import types_path
+from alc_mcp.store.memory import MemoryState
+
+__all__ = ["PackageCatalog", "UnknownPackage"]
 
 META_FIELDS = ("version", "description", "category")
 _META_CACHE: dict[tuple[Any, int, int], dict[str, Any]] = {}
 
 
-class PackageCatalog:
-    def __init__(self, registry: SessionRegistry) -> None:
-        self._registry = registry
+class UnknownPackage(PackageError):
+    """A package asked for by name is not installed anywhere."""
 
-    @property
-    def resolver(self) -> PackageResolver:
-        return self._registry.resolver
+
+class PackageCatalog:
+    """Needs no store and no session: a server lists its prompts from it at build time."""
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self.resolver = PackageResolver.from_dirs(config.packages_path, config.home)
 
     @property
     def packages_dir(self) -> Any:
-        return self._registry.config.home / "packages"
+        return self._config.home / "packages"
+
+    def require(self, name: str) -> Module:
+        """The package ``name``, or an error listing where it was looked for."""
+        try:
+            return self.resolver.find(name)
+        except ModuleNotFound as exc:
+            raise UnknownPackage(
+                f"Package '{name}' not found. Searched:\n\t{exc}\nInstall it with alc_pkg_install "
+                "or list what is available with alc_pkg_list."
+            ) from None
+
+    def source_text(self, name: str) -> str:
+        return self.resolver.find(name).source.decode("utf-8", "replace")
+
+    def types_text(self) -> str:
+        return types_path().read_text(encoding="utf-8")
+
+    def bundled(self) -> list[InstalledPackage]:
+        return [p for p in self.resolver.installed() if p.root.source == "bundled"]
 
     def meta_now(self, name: str) -> dict[str, Any]:
         """A package's ``M.meta``, evaluated in the sandbox on the calling thread.
@@ -47,16 +73,14 @@ class PackageCatalog:
         program = Program(
             f"local m = require('{name}')\nreturn type(m) == 'table' and m.meta or nil", "=[meta]"
         )
-        registry = self._registry
-        meta = evaluate(
-            program, limits=registry.config.limits, shared=registry.shared, resolver=self.resolver
-        )
+        # Reading meta must not touch anyone's alc.state: it gets a scratch space of its own.
+        meta = evaluate(program, limits=self._config.limits, shared=MemoryState(), resolver=self.resolver)
         return meta if isinstance(meta, dict) else {}
 
     async def read_meta(self, name: str) -> dict[str, Any]:
         return await anyio.to_thread.run_sync(partial(self.meta_now, name))
 
-    async def list(self) -> dict[str, Any]:
+    async def listing(self) -> dict[str, Any]:
         entries = []
         active: dict[str, str] = {}
         for package in self.resolver.installed():

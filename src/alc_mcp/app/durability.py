@@ -12,7 +12,10 @@ from pathlib import Path
 
 from alc_mcp.config import Config
 from alc_mcp.engine.journal import JournalWriter
-from alc_mcp.store.sqlite import SqliteStore, StoreUnavailable
+from alc_mcp.engine.storage import StoreUnavailable
+from alc_mcp.store.sqlite import SqliteStore
+
+__all__ = ["Durability", "open_durability"]
 
 
 @dataclass(slots=True)

@@ -1,0 +1,278 @@
+"""The use cases of alc-mcp, in one service both adapters call: the MCP server
+(``server/``) and the terminal runner (``terminal.py``).
+
+It owns the wiring (the store or the reason it is off, the registry over it, the
+archive of transcripts, the package catalog) and the rules a caller sees: a session
+key (id or name) is resolved once per call, and a store that fails mid-call becomes
+an error that says nothing was changed and what to do, never a raw exception.
+Results are the JSON objects the tools answer with; sessions' own results are
+``Reply`` objects, which the terminal reads as typed values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+import anyio
+from lupa import lua54
+
+from alc_mcp import __version__
+from alc_mcp.app.archive import Archive
+from alc_mcp.app.catalog import PackageCatalog
+from alc_mcp.app.durability import Durability, open_durability
+from alc_mcp.app.host_variables import HostVariables
+from alc_mcp.app.programs import advice_ctx, advice_program, code_program
+from alc_mcp.config import Config
+from alc_mcp.domain.feed_result import FeedResult, feed_result_json
+from alc_mcp.domain.journal import Logged, ProgressSet
+from alc_mcp.domain.pending_filter import PendingFilter
+from alc_mcp.domain.program import Program
+from alc_mcp.engine.registry import SessionRegistry
+from alc_mcp.engine.session import Answer, SessionError, StoreDown
+from alc_mcp.engine.storage import StoreUnavailable
+from alc_mcp.engine.types import types_path
+from alc_mcp.store.memory import MemoryState
+
+__all__ = ["Reply", "SessionService"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A session's answer to a call: where it stands now (paused, accepted, finished)."""
+
+    session_id: str
+    result: FeedResult
+
+    def to_json(self) -> dict[str, Any]:
+        return feed_result_json(self.result, self.session_id)
+
+
+def store_errors(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """A store that fails during a call is the caller's to retry, not a crash."""
+
+    @wraps(method)
+    async def call(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await method(*args, **kwargs)
+        except StoreUnavailable as exc:
+            raise StoreDown(
+                f"the session store is unavailable: {exc}. Nothing was changed; retry once it is back "
+                "(alc_info shows the store's state)"
+            ) from None
+
+    return call
+
+
+class SessionService:
+    def __init__(self, config: Config, durability: Durability, catalog: PackageCatalog | None = None) -> None:
+        self.config = config
+        self.durability = durability
+        self.catalog = catalog or PackageCatalog(config)
+        store = durability.store
+        self.registry = SessionRegistry(
+            config,
+            self.catalog.resolver,
+            store if store is not None else MemoryState(),
+            store,
+            durability.writer,
+        )
+        self.archive = Archive(
+            config,
+            self.registry,
+            (store, store) if store is not None else None,
+            durability.writer,
+            unavailable_reason=durability.reason,
+        )
+        self.variables = HostVariables(self.registry)
+
+    @classmethod
+    def open(cls, config: Config, catalog: PackageCatalog | None = None) -> SessionService:
+        """Open the store (or learn why it is off) and build the service over it."""
+        return cls(config, open_durability(config), catalog)
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[SessionService]:
+        """Restore resumable sessions, keep hibernation and retention going, and on the
+        way out stop every session's thread and close the store."""
+        async with anyio.create_task_group() as tasks:
+            await self.registry.open()
+            await self.archive.apply_retention()
+            tasks.start_soon(self.registry.run_reaper)
+            tasks.start_soon(self.archive.run_retention)
+            try:
+                yield self
+            finally:
+                self.close()
+                tasks.cancel_scope.cancel()
+
+    def close(self) -> None:
+        """Stop every session's thread, then flush and close the store."""
+        self.registry.close()
+        self.durability.close()
+
+    async def _session_id(self, key: str) -> str:
+        return await self.registry.resolve(key)
+
+    # --- sessions ------------------------------------------------------------------------
+
+    @store_errors
+    async def start(self, program: Program) -> Reply:
+        return Reply(*await self.registry.start(program))
+
+    async def run(
+        self, code: str | None, code_file: str | None, ctx: Any, vars: dict[str, Any] | None
+    ) -> Reply:
+        """``alc_run``: inline code or a file."""
+        return await self.start(code_program(code, code_file, ctx, vars))
+
+    async def advise(self, strategy: str, task: str | None, opts: Any, vars: dict[str, Any] | None) -> Reply:
+        """``alc_advice``: a package's ``run(ctx)`` on a task."""
+        self.catalog.require(strategy)
+        return await self.start(advice_program(strategy, advice_ctx(task, opts), vars))
+
+    @store_errors
+    async def feed(self, key: str, answers: Sequence[Answer]) -> Reply:
+        session_id = await self._session_id(key)
+        return Reply(session_id, await self.registry.feed(session_id, answers))
+
+    @store_errors
+    async def cancel(self, key: str) -> Reply:
+        session_id = await self._session_id(key)
+        return Reply(session_id, await self.registry.cancel(session_id))
+
+    @store_errors
+    async def rewind(self, key: str, query_index: int) -> Reply:
+        session_id = await self._session_id(key)
+        return Reply(session_id, await self.registry.rewind(session_id, query_index))
+
+    @store_errors
+    async def status(
+        self, key: str, pending_filter: PendingFilter | None, include_history: bool
+    ) -> dict[str, Any]:
+        session_id = await self._session_id(key)
+        try:
+            return await self.registry.snapshot(session_id, pending_filter, include_history)
+        except SessionError:
+            raise SessionError(f"session '{key}' not found (may have completed)") from None
+
+    @store_errors
+    async def status_all(self, pending_filter: PendingFilter | None, include_history: bool) -> dict[str, Any]:
+        sessions = await self.registry.snapshots(pending_filter, include_history)
+        return {"active_sessions": len(sessions), "sessions": sessions}
+
+    def follow(self, session_id: str) -> Callable[[], dict[str, Any]] | None:
+        """A live session's snapshot function, which keeps answering after the session
+        ends (the terminal shows a run's last logs from it); None if it is not live."""
+        session = self.registry.live_session(session_id)
+        return session.snapshot if session is not None else None
+
+    @store_errors
+    async def session_name(self, session_id: str) -> str | None:
+        row = await self.archive.row_or_none(session_id)
+        return row.name if row is not None else None
+
+    @store_errors
+    async def journal_activity(self, session_id: str) -> dict[str, Any] | None:
+        """Logs and progress of a session as its journal has them (None without a store)."""
+        entries = await self.archive.entries(session_id, kinds=("log", "progress"))
+        if entries is None:
+            return None
+        logs: list[dict[str, Any]] = []
+        progress = None
+        for entry in entries:
+            event = entry.event
+            if isinstance(event, Logged):
+                logs.append({"level": event.level, "source": event.source, "message": event.message})
+            elif isinstance(event, ProgressSet):
+                progress = {"step": event.step, "total": event.total, "message": event.message}
+        return {"recent_logs": logs, "progress": progress}
+
+    # --- history ---------------------------------------------------------------------
+
+    @store_errors
+    async def log_view(self, key: str | None, cursor: int, limit: int) -> dict[str, Any]:
+        if key is None:
+            return await self.archive.list_sessions(limit)
+        return await self.archive.transcript(await self._session_id(key), cursor, limit)
+
+    @store_errors
+    async def note(self, key: str, content: str, title: str | None) -> dict[str, Any]:
+        return await self.archive.note(await self._session_id(key), content, title)
+
+    @store_errors
+    async def stats(self, strategy: str | None, days: float | None) -> dict[str, Any]:
+        return await self.archive.stats(strategy, days)
+
+    @store_errors
+    async def delete(self, key: str) -> dict[str, Any]:
+        return await self.archive.delete(await self._session_id(key))
+
+    # --- variables ---------------------------------------------------------------------
+
+    @store_errors
+    async def vars_list(self, key: str, pattern: str | None) -> dict[str, Any]:
+        return await self.variables.listing(await self._session_id(key), pattern)
+
+    @store_errors
+    async def vars_get(self, key: str, names: Sequence[str]) -> dict[str, Any]:
+        return await self.variables.get(await self._session_id(key), names)
+
+    @store_errors
+    async def vars_set(
+        self, key: str, updates: dict[str, Any], *, atomic: bool, reason: str | None
+    ) -> dict[str, Any]:
+        return await self.variables.update(await self._session_id(key), updates, atomic=atomic, reason=reason)
+
+    @store_errors
+    async def vars_delete(self, key: str, names: Sequence[str]) -> dict[str, Any]:
+        return await self.variables.delete(await self._session_id(key), names)
+
+    @store_errors
+    async def vars_export(self, key: str) -> dict[str, Any]:
+        return await self.variables.export(await self._session_id(key))
+
+    @store_errors
+    async def vars_import(self, key: str, records: list[dict[str, Any]], *, replace: bool) -> dict[str, Any]:
+        return await self.variables.load(await self._session_id(key), records, replace=replace)
+
+    # --- packages and the server -------------------------------------------------------------
+
+    async def packages(self) -> dict[str, Any]:
+        return await self.catalog.listing()
+
+    async def install(self, url: str, name: str | None) -> dict[str, Any]:
+        return await self.catalog.install(url, name)
+
+    async def remove(self, name: str) -> dict[str, Any]:
+        return await self.catalog.remove(name)
+
+    def info(self) -> dict[str, Any]:
+        """What ``alc_info`` reports: enough for a user to see which limits and paths apply."""
+        config = self.config
+        return {
+            "version": __version__,
+            "lua_version": lua54.LuaRuntime().lua_implementation,
+            "limits": config.limits.to_json(),
+            "sessions": {
+                "live": self.registry.live_count,
+                "resumable": len(self.registry),
+                "ALC_MAX_LIVE_SESSIONS": config.max_live_sessions,
+                "ALC_HIBERNATE_AFTER_SECONDS": config.hibernate_after_seconds,
+                "ALC_IDLE_TTL_SECONDS": config.idle_ttl_seconds,
+                "ALC_RETENTION_DAYS": config.retention_days,
+            },
+            "durability": self.durability.to_json(),
+            "paths": {
+                "home": str(config.home),
+                "packages": str(config.home / "packages"),
+                "types": str(types_path()),
+            },
+            "search_paths": [root.to_json() for root in self.catalog.resolver.roots],
+        }

@@ -1,0 +1,21 @@
+"""What a session runs: the one description of a session's start, live or journaled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Program"]
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """Lua source, the chunk name its errors show, the ``ctx`` it sees, the host's presets
+    for variables it defines, and the package it came from (``alc_advice``). The journal's
+    start event is exactly this, so a replay runs what the original run ran."""
+
+    source: str
+    chunkname: str
+    ctx: Any = None
+    vars: dict[str, Any] | None = None
+    strategy: str | None = None

@@ -1,0 +1,17 @@
+"""How a tool reaches the service: the SDK's idiom, the lifespan's value on the
+request's ``Context`` (no module globals, no closures over a runtime)."""
+
+from __future__ import annotations
+
+from mcp.server.mcpserver import Context
+
+from alc_mcp.app import SessionService
+
+__all__ = ["ServiceContext", "service_of"]
+
+ServiceContext = Context[SessionService, object]
+
+
+def service_of(context: ServiceContext) -> SessionService:
+    service: SessionService = context.request_context.lifespan_context
+    return service
