@@ -10,7 +10,7 @@ from alc_mcp.engine.luajson import LuaJson
 
 if TYPE_CHECKING:
     from alc_mcp.engine.fork import Forker
-from alc_mcp.store.shared import SharedState
+from alc_mcp.engine.storage import SharedStore
 
 
 class SessionPort(Protocol):
@@ -42,6 +42,6 @@ class BridgeContext:
     json: LuaJson
     port: SessionPort
     effects: Effects
-    shared: SharedState  # alc.state storage
+    shared: SharedStore  # alc.state storage
     namespace: str  # this VM's alc.state namespace
     forker: Forker  # runs alc.fork children

@@ -35,9 +35,10 @@ from alc_mcp.engine.clock import now_ms
 from alc_mcp.engine.journal import JournalWriter, SessionRecorder, Store
 from alc_mcp.engine.packages import PackageResolver
 from alc_mcp.engine.session import Answer, Session, SessionBusy, SessionError, SessionFinished, build_snapshot
+from alc_mcp.engine.storage import SharedStore
 from alc_mcp.engine.variables import Outcome, VariableOps, with_limits
 from alc_mcp.engine.worker import Program
-from alc_mcp.store.shared import MemoryState, SharedState
+from alc_mcp.store.memory import MemoryShared
 
 T = TypeVar("T")
 
@@ -84,7 +85,7 @@ class SessionRegistry:
         self.config = config
         self.store = store if writer is not None else None
         self.writer = writer
-        self.shared: SharedState = self.store if self.store is not None else MemoryState()  # type: ignore[assignment]
+        self.shared: SharedStore = self.store if self.store is not None else MemoryShared()  # type: ignore[assignment]
         self.resolver = PackageResolver.from_dirs(config.packages_path, config.home)
         self._sessions: dict[str, Session] = {}
         self._dormant: dict[str, Dormant] = {}

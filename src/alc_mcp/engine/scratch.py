@@ -10,8 +10,8 @@ from alc_mcp.config import Limits
 from alc_mcp.engine.effects import Effects
 from alc_mcp.engine.events import PauseRequest, ScriptReturned, WorkerEvent
 from alc_mcp.engine.packages import PackageResolver
+from alc_mcp.engine.storage import SharedStore
 from alc_mcp.engine.worker import LuaWorker, Program, WorkerGone
-from alc_mcp.store.shared import SharedState
 
 NO_HOST = "package code asked the LLM while loading; alc.llm is only available inside a session"
 
@@ -45,7 +45,7 @@ class ScratchError(Exception):
     pass
 
 
-def evaluate(program: Program, *, limits: Limits, shared: SharedState, resolver: PackageResolver) -> Any:
+def evaluate(program: Program, *, limits: Limits, shared: SharedStore, resolver: PackageResolver) -> Any:
     """Run ``program`` to completion on the calling thread; return its result."""
     events: list[WorkerEvent] = []
 

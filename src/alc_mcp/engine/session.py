@@ -43,9 +43,9 @@ from alc_mcp.engine.journal import SessionRecorder
 from alc_mcp.engine.packages import PackageResolver
 from alc_mcp.engine.sandbox import LimitMonitor, time_limit_message
 from alc_mcp.engine.stdlib.state import namespace_of
+from alc_mcp.engine.storage import SharedStore
 from alc_mcp.engine.variables import Outcome, VariableOps, script_call, with_limits
 from alc_mcp.engine.worker import LuaWorker, Program, WorkerGone
-from alc_mcp.store.shared import SharedState
 
 #: Extra seconds the loop waits beyond ALC_MAX_RUN_SECONDS before it stops waiting for
 #: a thread stuck inside a C function (where the Lua hook cannot fire).
@@ -118,7 +118,7 @@ class Session:
         limits: Limits,
         token: EventLoopToken,
         recorder: SessionRecorder,
-        shared: SharedState,
+        shared: SharedStore,
         resolver: PackageResolver,
         *,
         name: str | None = None,

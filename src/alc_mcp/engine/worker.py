@@ -31,7 +31,7 @@ from alc_mcp.engine.luajson import LuaJson, LuaValueError
 from alc_mcp.engine.packages import ModuleNotFound, PackageError, PackageResolver
 from alc_mcp.engine.port import BridgeContext, SessionPort
 from alc_mcp.engine.sandbox import LimitMonitor, SandboxHost, clean_traceback, install_sandbox, new_runtime
-from alc_mcp.store.shared import SharedState
+from alc_mcp.engine.storage import SharedStore
 
 CANCELLED = "session cancelled by the host"
 
@@ -77,7 +77,7 @@ class LuaWorker:
         *,
         name: str,
         effects_factory: EffectsFactory,
-        shared: SharedState,
+        shared: SharedStore,
         namespace: str,
         resolver: PackageResolver,
     ) -> None:
