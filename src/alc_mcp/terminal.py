@@ -464,7 +464,7 @@ class Runner:
         store = self.registry.store
         if store is None or self.session_id is None:
             return None
-        row = self.portal.call(self.registry.read, partial(store.get_session, self.session_id))  # type: ignore[attr-defined]
+        row = self.portal.call(self.registry.read, partial(store.sessions.get_session, self.session_id))
         return row.name if row is not None else None
 
     def _snapshot(self) -> dict[str, Any] | None:
@@ -476,7 +476,7 @@ class Runner:
         store = self.registry.store
         if store is None or self.session_id is None:
             return None
-        journal = partial(store.journal, self.session_id, kinds=("log", "progress"))  # type: ignore[attr-defined]
+        journal = partial(store.sessions.journal, self.session_id, kinds=("log", "progress"))
         entries = self.portal.call(self.registry.read, journal)
         logs: list[dict[str, Any]] = []
         progress = None

@@ -40,21 +40,23 @@ class Archive:
     async def _row(self, key: str) -> Any:
         store = self._store
         session_id = await self._registry.resolve(key)
-        row = await self._registry.read(partial(store.get_session, session_id))
+        row = await self._registry.read(partial(store.sessions.get_session, session_id))
         if row is None:
             raise SessionNotFound(f"session '{key}' not found (neither a session id nor a session name)")
         return row
 
     async def list_sessions(self, limit: int = DEFAULT_PAGE) -> dict[str, Any]:
         store = self._store
-        rows = await self._registry.read(partial(store.list_sessions, limit=max(1, min(limit, 10_000))))
+        rows = await self._registry.read(
+            partial(store.sessions.list_sessions, limit=max(1, min(limit, 10_000)))
+        )
         return {"sessions": [row.summary_json() for row in rows]}
 
     async def transcript(self, key: str, cursor: int = 0, limit: int = DEFAULT_PAGE) -> dict[str, Any]:
         """One session's header plus a page of its queries, oldest first. ``cursor``
         is the index of the first answered query to return; ``next_cursor`` continues."""
         row = await self._row(key)
-        history = fold(await self._registry.read(partial(self._store.journal, row.id)))
+        history = fold(await self._registry.read(partial(self._store.sessions.journal, row.id)))
         limit = max(1, min(limit, MAX_PAGE))
         cursor = max(0, cursor)
         page = history.answered[cursor : cursor + limit]
@@ -88,14 +90,16 @@ class Archive:
 
     async def note(self, key: str, content: str, title: str | None = None) -> dict[str, Any]:
         row = await self._row(key)
-        await self._registry.read(partial(self._store.append, row.id, [(now_ms(), Noted(content, title))]))
-        updated = await self._registry.read(partial(self._store.get_session, row.id))
+        await self._registry.read(
+            partial(self._store.sessions.append, row.id, [(now_ms(), Noted(content, title))])
+        )
+        updated = await self._registry.read(partial(self._store.sessions.get_session, row.id))
         return {"notes_count": updated.notes_count, "session_id": row.id}
 
     async def stats(self, strategy: str | None = None, days: float | None = None) -> dict[str, Any]:
         since = None if days is None else now_ms() - int(days * DAY_MS)
         return await self._registry.read(
-            partial(self._store.aggregate_stats, strategy=strategy, since_ms=since)
+            partial(self._store.history.aggregate_stats, strategy=strategy, since_ms=since)
         )
 
     async def delete(self, key: str) -> dict[str, Any]:
@@ -106,7 +110,7 @@ class Archive:
                 raise SessionBusy(f"session '{row.id}' is running; cancel it (alc_cancel) before deleting it")
             self._registry.hibernate(live)
         self._registry.forget(row.id)
-        deleted = await self._registry.read(partial(self._store.delete_session, row.id))
+        deleted = await self._registry.read(partial(self._store.sessions.delete_session, row.id))
         return {"deleted": bool(deleted), "session_id": row.id, "name": row.name}
 
     async def apply_retention(self) -> list[str]:
@@ -117,7 +121,7 @@ class Archive:
             return []
         deleted = await self._registry.read(
             partial(
-                self._store.apply_retention,
+                self._store.history.apply_retention,
                 now_ms=now_ms(),
                 max_age_days=config.retention_days,
                 max_finished=config.retention_max_sessions,

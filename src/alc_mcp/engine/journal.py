@@ -15,47 +15,20 @@ import queue
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import anyio
 import anyio.from_thread
 from anyio.lowlevel import current_token
 
-from alc_mcp.domain.journal import Finished, JournalEntry, JournalEvent, Started
+from alc_mcp.domain.journal import Finished, JournalEvent
 from alc_mcp.engine.clock import now_ms
+from alc_mcp.engine.storage import SessionStore
 
 T = TypeVar("T")
-
-
-class Store(Protocol):
-    """What the engine needs from the durable store (see ``alc_mcp.store.sqlite``)."""
-
-    def create_session(
-        self, session_id: str, started: Started, at: int, *, task_preview: str | None = None
-    ) -> str: ...
-
-    def append(self, session_id: str, events: Sequence[tuple[int, JournalEvent]]) -> list[int]: ...
-
-    def update_session(
-        self,
-        session_id: str,
-        *,
-        status: str,
-        updated_at: int,
-        llm_calls: int | None = None,
-        rounds: int | None = None,
-        elapsed_ms: int | None = None,
-        stats: dict | None = None,
-    ) -> None: ...
-
-    def truncate_from(self, session_id: str, seq: int) -> int: ...
-
-    def journal(
-        self, session_id: str, *, after_seq: int = 0, limit: int | None = None
-    ) -> list[JournalEntry]: ...
 
 
 async def wait_future(future: Future[T]) -> T:
@@ -122,7 +95,7 @@ class SessionRecorder:
     """Journals one session. Without a store every method is a no-op, so the engine
     runs the same code with durability off."""
 
-    def __init__(self, session_id: str, store: Store | None, writer: JournalWriter | None) -> None:
+    def __init__(self, session_id: str, store: SessionStore | None, writer: JournalWriter | None) -> None:
         self.session_id = session_id
         self._store = store if writer is not None else None
         self._writer = writer

@@ -32,10 +32,10 @@ from alc_mcp.domain.journal import Finished, History, Started, fold
 from alc_mcp.domain.pending_filter import PendingFilter
 from alc_mcp.domain.state import Phase
 from alc_mcp.engine.clock import now_ms
-from alc_mcp.engine.journal import JournalWriter, SessionRecorder, Store
+from alc_mcp.engine.journal import JournalWriter, SessionRecorder
 from alc_mcp.engine.packages import PackageResolver
 from alc_mcp.engine.session import Answer, Session, SessionBusy, SessionError, SessionFinished, build_snapshot
-from alc_mcp.engine.storage import SharedStore
+from alc_mcp.engine.storage import SharedStore, Storage
 from alc_mcp.engine.variables import Outcome, VariableOps, with_limits
 from alc_mcp.engine.worker import Program
 from alc_mcp.store.memory import MemoryShared
@@ -80,12 +80,12 @@ class Dormant:
 
 class SessionRegistry:
     def __init__(
-        self, config: Config, store: Store | None = None, writer: JournalWriter | None = None
+        self, config: Config, store: Storage | None = None, writer: JournalWriter | None = None
     ) -> None:
         self.config = config
         self.store = store if writer is not None else None
         self.writer = writer
-        self.shared: SharedStore = self.store if self.store is not None else MemoryShared()  # type: ignore[assignment]
+        self.shared: SharedStore = self.store.shared if self.store is not None else MemoryShared()
         self.resolver = PackageResolver.from_dirs(config.packages_path, config.home)
         self._sessions: dict[str, Session] = {}
         self._dormant: dict[str, Dormant] = {}
@@ -106,13 +106,15 @@ class SessionRegistry:
         """Register the resumable sessions found in the store; returns how many."""
         if self.store is None:
             return 0
-        rows = await self.read(partial(self.store.list_sessions, limit=sys.maxsize, statuses=RESUMABLE))
+        rows = await self.read(
+            partial(self.store.sessions.list_sessions, limit=sys.maxsize, statuses=RESUMABLE)
+        )
         for row in rows:
             self._dormant[row.id] = Dormant(row.id, row.name, row.strategy, row.updated_at)
         return len(rows)
 
     def _recorder(self, session_id: str) -> SessionRecorder:
-        return SessionRecorder(session_id, self.store, self.writer)
+        return SessionRecorder(session_id, None if self.store is None else self.store.sessions, self.writer)
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -124,7 +126,7 @@ class SessionRegistry:
             started = Started(program.source, program.chunkname, program.ctx, strategy, program.vars)
             name = await self.read(
                 partial(
-                    self.store.create_session,
+                    self.store.sessions.create_session,
                     session_id,
                     started,
                     started_at,
@@ -188,10 +190,10 @@ class SessionRegistry:
         session = self._sessions.get(session_id)
         if session is not None and (session.phase is Phase.RUNNING or session.driving or session.feeding):
             raise SessionBusy(f"session '{session_id}' is running; wait until it pauses, then rewind")
-        row = await self.read(partial(self.store.get_session, session_id))  # type: ignore[attr-defined]
+        row = await self.read(partial(self.store.sessions.get_session, session_id))
         if row is None:
             raise self._not_found(session_id)
-        answered = fold(await self.read(partial(self.store.journal, session_id))).answered
+        answered = fold(await self.read(partial(self.store.sessions.journal, session_id))).answered
         if not 0 <= query_index < len(answered):
             raise SessionError(
                 f"query_index {query_index} is out of range: session '{session_id}' has {len(answered)} "
@@ -200,8 +202,10 @@ class SessionRegistry:
         if session is not None:
             session.close()
             self._sessions.pop(session_id, None)
-        await self.read(partial(self.store.truncate_from, session_id, answered[query_index].seq))
-        await self.read(partial(self.store.update_session, session_id, status="paused", updated_at=now_ms()))
+        await self.read(partial(self.store.sessions.truncate_from, session_id, answered[query_index].seq))
+        await self.read(
+            partial(self.store.sessions.update_session, session_id, status="paused", updated_at=now_ms())
+        )
         self._finished.pop(session_id, None)
         self._dormant[session_id] = Dormant(session_id, row.name, row.strategy, now_ms())
         _session, revived, _was_running = await self._live(session_id)
@@ -226,7 +230,7 @@ class SessionRegistry:
         done = self._dormant_busy[session_id] = anyio.Event()
         try:
             assert self.store is not None
-            history = fold(await self.read(partial(self.store.journal, session_id)))
+            history = fold(await self.read(partial(self.store.sessions.journal, session_id)))
             if history.finished is not None:
                 self._dormant.pop(session_id, None)
                 raise SessionFinished(
@@ -337,7 +341,7 @@ class SessionRegistry:
             if entry.name == key:
                 return entry.id
         if self.store is not None:
-            found = await self.read(partial(self.store.resolve, key))  # type: ignore[attr-defined]
+            found = await self.read(partial(self.store.sessions.resolve, key))
             if found is not None:
                 return found
         return key
@@ -369,7 +373,7 @@ class SessionRegistry:
     async def _history(self, dormant: Dormant) -> History:
         if dormant.history is None:
             assert self.store is not None
-            history = fold(await self.read(partial(self.store.journal, dormant.id)))
+            history = fold(await self.read(partial(self.store.sessions.journal, dormant.id)))
             history.variables = with_limits(history.variables, self.config.limits)
             dormant.history = history
         return dormant.history
@@ -421,8 +425,11 @@ class SessionRegistry:
         dormant = self._dormant.get(session_id)
         if dormant is not None:
             return read(VariableOps(session_id, (await self._history(dormant)).variables))
-        if self.store is not None and await self.read(partial(self.store.get_session, session_id)):  # type: ignore[attr-defined]
-            history = fold(await self.read(partial(self.store.journal, session_id)))
+        if (
+            self.store is not None
+            and await self.read(partial(self.store.sessions.get_session, session_id)) is not None
+        ):
+            history = fold(await self.read(partial(self.store.sessions.journal, session_id)))
             return read(VariableOps(session_id, history.variables))
         raise self._not_found(session_id)
 
