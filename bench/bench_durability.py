@@ -177,7 +177,7 @@ def journal_breakdown(db_path: Path, ids: Sequence[str]) -> Breakdown:
         reads, folds, entries = [], [], 0
         for session_id in ids:
             started = time.perf_counter()
-            journal = store.journal(session_id)
+            journal = store.sessions.journal(session_id)
             read_done = time.perf_counter()
             fold(journal)
             reads.append((read_done - started) * 1000.0)

@@ -76,6 +76,6 @@ def statuses(home: Path) -> list[str]:
 
     store = SqliteStore(home / "alc.db")
     try:
-        return [row.status for row in store.list_sessions(limit=100)]
+        return [row.status for row in store.sessions.list_sessions(limit=100)]
     finally:
         store.close()

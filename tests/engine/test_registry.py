@@ -14,7 +14,7 @@ from alc_mcp.domain.program import Program
 from alc_mcp.engine.packages import PackageResolver
 from alc_mcp.engine.registry import SessionNotFound, SessionRegistry, new_session_id
 from alc_mcp.engine.session import Answer
-from alc_mcp.store.memory import MemoryState
+from alc_mcp.store.memory import MemoryShared
 from tests.conftest import TEST_LIMITS
 
 pytestmark = pytest.mark.anyio
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.anyio
 def in_memory(config: Config) -> SessionRegistry:
     """A registry without a store, as a server with ALC_DURABLE=0 has."""
     return SessionRegistry(
-        config, PackageResolver.from_dirs(config.packages_path, config.home), MemoryState()
+        config, PackageResolver.from_dirs(config.packages_path, config.home), MemoryShared()
     )
 
 

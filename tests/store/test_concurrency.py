@@ -14,7 +14,7 @@ PER_THREAD = 150
 
 def test_concurrent_appends_keep_order_and_lose_nothing(store: SqliteStore) -> None:
     for t in range(THREADS):
-        store.create_session(f"s-{t}", started(), 0)
+        store.sessions.create_session(f"s-{t}", started(), 0)
     barrier = threading.Barrier(THREADS)
     returned: dict[int, list[int]] = {}
     errors: list[BaseException] = []
@@ -27,15 +27,15 @@ def test_concurrent_appends_keep_order_and_lose_nothing(store: SqliteStore) -> N
             while i < PER_THREAD:
                 if i % 10 == 0:  # mix single appends with small batches
                     batch = [(i + k, Logged("info", f"t{t}", str(i + k))) for k in range(3)]
-                    seqs += store.append(f"s-{t}", batch)
+                    seqs += store.sessions.append(f"s-{t}", batch)
                     i += 3
                 else:
-                    seqs += store.append(f"s-{t}", [(i, Logged("info", f"t{t}", str(i)))])
+                    seqs += store.sessions.append(f"s-{t}", [(i, Logged("info", f"t{t}", str(i)))])
                     i += 1
                 if i % 25 == 0:  # readers interleave with the writers
-                    store.journal(f"s-{(t + 1) % THREADS}", limit=5)
-                    store.set_metadata(f"s-{t}", {"i": str(i)})
-            store.append(f"s-{t}", [(i, Noted("done"))])
+                    store.sessions.journal(f"s-{(t + 1) % THREADS}", limit=5)
+                    store.sessions.set_metadata(f"s-{t}", {"i": str(i)})
+            store.sessions.append(f"s-{t}", [(i, Noted("done"))])
             returned[t] = seqs
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
@@ -50,11 +50,11 @@ def test_concurrent_appends_keep_order_and_lose_nothing(store: SqliteStore) -> N
     all_seqs = [seq for seqs in returned.values() for seq in seqs]
     assert len(all_seqs) == len(set(all_seqs))
     for t in range(THREADS):
-        entries = store.journal(f"s-{t}")
+        entries = store.sessions.journal(f"s-{t}")
         logged = entries[1:-1]
         assert [e.event.message for e in logged] == [str(i) for i in range(len(logged))]  # type: ignore[union-attr]
         assert len(logged) >= PER_THREAD
         assert [e.seq for e in logged] == returned[t] == sorted(returned[t])
         assert entries[-1].event == Noted("done")
-        row = store.get_session(f"s-{t}")
+        row = store.sessions.get_session(f"s-{t}")
         assert row is not None and row.notes_count == 1

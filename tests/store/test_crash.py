@@ -19,10 +19,10 @@ from alc_mcp.domain.program import Program
 from alc_mcp.store.sqlite import SqliteStore
 
 store = SqliteStore(Path(sys.argv[1]))
-store.create_session("s-1", Program("return 1", "=x"), 0)
+store.sessions.create_session("s-1", Program("return 1", "=x"), 0)
 i = 0
 while True:
-    (seq,) = store.append("s-1", [(i, Logged("info", "child", str(i)))])
+    (seq,) = store.sessions.append("s-1", [(i, Logged("info", "child", str(i)))])
     print(seq, flush=True)  # acknowledged only after append returned
     i += 1
 """
@@ -38,6 +38,6 @@ def test_acknowledged_appends_survive_sigkill(tmp_path: Path) -> None:
     child.stdout.close()
 
     with SqliteStore(path) as store:
-        entries = store.journal("s-1")[1:]
+        entries = store.sessions.journal("s-1")[1:]
     assert [e.seq for e in entries][: len(acknowledged)] == acknowledged
     assert [e.event for e in entries] == [Logged("info", "child", str(i)) for i in range(len(entries))]

@@ -76,10 +76,10 @@ EVENTS: list[JournalEvent] = [
 
 
 def test_every_event_type_round_trips(store: SqliteStore) -> None:
-    store.create_session("s-1", START, 1_000)
-    seqs = store.append("s-1", [(1_001 + i, event) for i, event in enumerate(EVENTS)])
+    store.sessions.create_session("s-1", START, 1_000)
+    seqs = store.sessions.append("s-1", [(1_001 + i, event) for i, event in enumerate(EVENTS)])
 
-    entries = store.journal("s-1")
+    entries = store.sessions.journal("s-1")
 
     assert [e.event for e in entries] == [START, *EVENTS]
     assert [e.at for e in entries] == [1_000] + [1_001 + i for i in range(len(EVENTS))]
@@ -88,84 +88,84 @@ def test_every_event_type_round_trips(store: SqliteStore) -> None:
 
 
 def test_seqs_increase_within_and_across_sessions(store: SqliteStore) -> None:
-    store.create_session("s-a", started(), 1)
-    store.create_session("s-b", started(), 2)
-    a1 = store.append("s-a", [(3, Logged("info", "t", "a1")), (3, Logged("info", "t", "a2"))])
-    b1 = store.append("s-b", [(4, Logged("info", "t", "b1"))])
-    a2 = store.append("s-a", [(5, Logged("info", "t", "a3"))])
+    store.sessions.create_session("s-a", started(), 1)
+    store.sessions.create_session("s-b", started(), 2)
+    a1 = store.sessions.append("s-a", [(3, Logged("info", "t", "a1")), (3, Logged("info", "t", "a2"))])
+    b1 = store.sessions.append("s-b", [(4, Logged("info", "t", "b1"))])
+    a2 = store.sessions.append("s-a", [(5, Logged("info", "t", "a3"))])
 
     assert a1[0] < a1[1] < b1[0] < a2[0]
-    assert [e.event.message for e in store.journal("s-a")[1:]] == ["a1", "a2", "a3"]  # type: ignore[union-attr]
-    assert store.append("s-a", []) == []
+    assert [e.event.message for e in store.sessions.journal("s-a")[1:]] == ["a1", "a2", "a3"]  # type: ignore[union-attr]
+    assert store.sessions.append("s-a", []) == []
 
 
 def test_append_to_unknown_session_writes_nothing(store: SqliteStore) -> None:
     with pytest.raises(UnknownSession, match="s-missing"):
-        store.append("s-missing", [(1, Logged("info", "t", "x"))])
-    assert store.journal("s-missing") == []
+        store.sessions.append("s-missing", [(1, Logged("info", "t", "x"))])
+    assert store.sessions.journal("s-missing") == []
 
 
 def test_append_is_all_or_nothing(store: SqliteStore) -> None:
-    store.create_session("s-1", started(), 1)
+    store.sessions.create_session("s-1", started(), 1)
     with pytest.raises(TypeError, match="cannot store"):
-        store.append("s-1", [(2, Logged("info", "t", "ok")), (3, Observed("x", None, object()))])
-    assert store.count_entries("s-1") == 1
+        store.sessions.append("s-1", [(2, Logged("info", "t", "ok")), (3, Observed("x", None, object()))])
+    assert store.sessions.count_entries("s-1") == 1
 
 
 def test_kinds_filter_limit_and_cursor(store: SqliteStore) -> None:
-    store.create_session("s-1", started(), 1)
+    store.sessions.create_session("s-1", started(), 1)
     events: list[tuple[int, JournalEvent]] = []
     for i in range(10):
         events.append((10 + i, Asked((LlmQuery("q-0", f"p{i}"),))))
         events.append((10 + i, Answered("q-0", f"r{i}")))
-    store.append("s-1", events)
+    store.sessions.append("s-1", events)
 
-    answers = store.journal("s-1", kinds={"answer"})
+    answers = store.sessions.journal("s-1", kinds={"answer"})
     assert [e.event.response for e in answers] == [f"r{i}" for i in range(10)]  # type: ignore[union-attr]
-    assert store.count_entries("s-1") == 21
-    assert store.count_entries("s-1", kinds={"answer", "start"}) == 11
-    assert store.count_entries("s-1", kinds=()) == 0
-    assert store.journal("s-1", kinds=[]) == []
+    assert store.sessions.count_entries("s-1") == 21
+    assert store.sessions.count_entries("s-1", kinds={"answer", "start"}) == 11
+    assert store.sessions.count_entries("s-1", kinds=()) == 0
+    assert store.sessions.journal("s-1", kinds=[]) == []
 
     pages, cursor = [], 0
-    while page := store.journal("s-1", after_seq=cursor, limit=4, kinds=("answer",)):
+    while page := store.sessions.journal("s-1", after_seq=cursor, limit=4, kinds=("answer",)):
         pages.append([e.event.response for e in page])  # type: ignore[union-attr]
         cursor = page[-1].seq
     assert pages == [["r0", "r1", "r2", "r3"], ["r4", "r5", "r6", "r7"], ["r8", "r9"]]
 
 
 def test_truncate_from_removes_exactly_the_tail(store: SqliteStore) -> None:
-    store.create_session("s-1", started(), 1)
-    store.create_session("s-2", started(), 1)
-    seqs = store.append("s-1", [(2 + i, Noted(f"n{i}")) for i in range(6)])
-    other = store.append("s-2", [(9, Noted("keep"))])
+    store.sessions.create_session("s-1", started(), 1)
+    store.sessions.create_session("s-2", started(), 1)
+    seqs = store.sessions.append("s-1", [(2 + i, Noted(f"n{i}")) for i in range(6)])
+    other = store.sessions.append("s-2", [(9, Noted("keep"))])
 
-    assert store.truncate_from("s-1", seqs[3]) == 3
+    assert store.sessions.truncate_from("s-1", seqs[3]) == 3
 
-    assert [e.seq for e in store.journal("s-1")[1:]] == seqs[:3]
-    assert [e.seq for e in store.journal("s-2")[1:]] == other
-    row = store.get_session("s-1")
+    assert [e.seq for e in store.sessions.journal("s-1")[1:]] == seqs[:3]
+    assert [e.seq for e in store.sessions.journal("s-2")[1:]] == other
+    row = store.sessions.get_session("s-1")
     assert row is not None and row.notes_count == 3
-    assert store.truncate_from("s-1", seqs[3]) == 0
+    assert store.sessions.truncate_from("s-1", seqs[3]) == 0
     # Seqs are never reused, so a cursor taken before the rewind cannot alias new entries.
-    assert store.append("s-1", [(20, Noted("new"))])[0] > other[0] > seqs[-1]
+    assert store.sessions.append("s-1", [(20, Noted("new"))])[0] > other[0] > seqs[-1]
 
 
 def test_truncate_from_refuses_to_remove_the_start(store: SqliteStore) -> None:
-    store.create_session("s-1", started(), 1)
-    first = store.journal("s-1")[0].seq
+    store.sessions.create_session("s-1", started(), 1)
+    first = store.sessions.journal("s-1")[0].seq
     with pytest.raises(ValueError, match="start event"):
-        store.truncate_from("s-1", first)
-    assert store.count_entries("s-1") == 1
-    assert store.truncate_from("s-unknown", 1) == 0
+        store.sessions.truncate_from("s-1", first)
+    assert store.sessions.count_entries("s-1") == 1
+    assert store.sessions.truncate_from("s-unknown", 1) == 0
 
 
 def test_journal_folds_back_into_a_history(store: SqliteStore) -> None:
-    store.create_session("s-1", started("cot"), 100)
-    store.append("s-1", [(110, Asked((LlmQuery("q-0", "p"),)))])
-    store.append("s-1", [(130, Answered("q-0", "r")), (140, Finished("completed", result="r"))])
+    store.sessions.create_session("s-1", started("cot"), 100)
+    store.sessions.append("s-1", [(110, Asked((LlmQuery("q-0", "p"),)))])
+    store.sessions.append("s-1", [(130, Answered("q-0", "r")), (140, Finished("completed", result="r"))])
 
-    history = fold(store.journal("s-1"))
+    history = fold(store.sessions.journal("s-1"))
 
     assert history.finished == Finished("completed", result="r")
     assert [a.response for a in history.answered] == ["r"]
@@ -174,9 +174,9 @@ def test_journal_folds_back_into_a_history(store: SqliteStore) -> None:
 
 def test_unreadable_entry_raises_journal_error(db_path: Path) -> None:
     with SqliteStore(db_path) as store:
-        store.create_session("s-1", started(), 1)
+        store.sessions.create_session("s-1", started(), 1)
     with sqlite3.connect(db_path) as conn:
         conn.execute("UPDATE journal SET kind = 'mystery'")
     conn.close()
     with SqliteStore(db_path) as store, pytest.raises(JournalError, match="mystery"):
-        store.journal("s-1")
+        store.sessions.journal("s-1")

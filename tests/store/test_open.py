@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from alc_mcp.domain.journal import Noted
-from alc_mcp.store import sql
-from alc_mcp.store.sqlite import SqliteStore, StoreUnavailable
+from alc_mcp.store.sqlite import SqliteStore, StoreUnavailable, sql
 from tests.store.conftest import started
 
 
@@ -23,19 +22,19 @@ def _user_version(path: Path) -> int:
 
 def test_reopen_keeps_everything(db_path: Path) -> None:
     store = SqliteStore(db_path)
-    name = store.create_session("s-1", started("cot"), 10, task_preview="t")
-    seqs = store.append("s-1", [(11, Noted("n"))])
-    store.set_metadata("s-1", {"k": "v"})
-    store.update_session("s-1", status="paused", updated_at=12, llm_calls=1)
-    before = (store.get_session("s-1"), store.journal("s-1"))
+    name = store.sessions.create_session("s-1", started("cot"), 10, task_preview="t")
+    seqs = store.sessions.append("s-1", [(11, Noted("n"))])
+    store.sessions.set_metadata("s-1", {"k": "v"})
+    store.sessions.update_session("s-1", status="paused", updated_at=12, llm_calls=1)
+    before = (store.sessions.get_session("s-1"), store.sessions.journal("s-1"))
     store.close()
 
     reopened = SqliteStore(db_path)
     try:
-        assert (reopened.get_session("s-1"), reopened.journal("s-1")) == before
-        assert reopened.get_metadata("s-1") == {"k": "v"}
-        assert reopened.resolve(name) == "s-1"
-        assert reopened.append("s-1", [(13, Noted("m"))])[0] > seqs[0]
+        assert (reopened.sessions.get_session("s-1"), reopened.sessions.journal("s-1")) == before
+        assert reopened.sessions.get_metadata("s-1") == {"k": "v"}
+        assert reopened.sessions.resolve(name) == "s-1"
+        assert reopened.sessions.append("s-1", [(13, Noted("m"))])[0] > seqs[0]
     finally:
         reopened.close()
 
@@ -56,7 +55,7 @@ def test_empty_file_is_migrated(tmp_path: Path) -> None:
     path = tmp_path / "empty.db"
     path.touch()
     with SqliteStore(path) as store:
-        store.create_session("s-1", started(), 1)
+        store.sessions.create_session("s-1", started(), 1)
     assert _user_version(path) == sql.SCHEMA_VERSION
 
 
@@ -74,7 +73,7 @@ def test_damaged_database_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "store.db"
     with SqliteStore(path) as store:
         for i in range(200):
-            store.create_session(f"s-{i}", started(source="x" * 500), i)
+            store.sessions.create_session(f"s-{i}", started(source="x" * 500), i)
     data = bytearray(path.read_bytes())
     page = 4096
     assert len(data) > 4 * page
@@ -120,9 +119,9 @@ def test_closed_store_is_unavailable(db_path: Path) -> None:
     store.close()
     store.close()
     with pytest.raises(StoreUnavailable, match="closed"):
-        store.get_session("s-1")
+        store.sessions.get_session("s-1")
     with pytest.raises(StoreUnavailable, match="closed"):
-        store.create_session("s-1", started(), 1)
+        store.sessions.create_session("s-1", started(), 1)
 
 
 def test_synchronous_levels(tmp_path: Path) -> None:

@@ -31,8 +31,8 @@ def _stats(elapsed: int, calls: int, rounds: int, pchars: int, rchars: int, ptok
 def _finished(
     store: SqliteStore, sid: str, strategy: str | None, status: str, at: int, stats: dict[str, Any] | None
 ) -> None:
-    store.create_session(sid, started(strategy), at)
-    store.update_session(sid, status=status, updated_at=at, stats=stats)
+    store.sessions.create_session(sid, started(strategy), at)
+    store.sessions.update_session(sid, status=status, updated_at=at, stats=stats)
 
 
 @pytest.fixture
@@ -89,31 +89,34 @@ PANEL = {  # missing fields count as 0
 
 
 def test_all(filled: SqliteStore) -> None:
-    assert filled.aggregate_stats() == {
+    assert filled.history.aggregate_stats() == {
         "total_sessions": 6,
         "strategies": {"cot": COT, "unknown": UNKNOWN, "panel": PANEL},
     }
 
 
 def test_strategy_filter(filled: SqliteStore) -> None:
-    assert filled.aggregate_stats(strategy="cot") == {"total_sessions": 3, "strategies": {"cot": COT}}
-    assert filled.aggregate_stats(strategy="unknown") == {
+    assert filled.history.aggregate_stats(strategy="cot") == {"total_sessions": 3, "strategies": {"cot": COT}}
+    assert filled.history.aggregate_stats(strategy="unknown") == {
         "total_sessions": 2,
         "strategies": {"unknown": UNKNOWN},
     }
-    assert filled.aggregate_stats(strategy="nope") == {"total_sessions": 0, "strategies": {}}
+    assert filled.history.aggregate_stats(strategy="nope") == {"total_sessions": 0, "strategies": {}}
 
 
 def test_since_filter(filled: SqliteStore) -> None:
-    result = filled.aggregate_stats(since_ms=2_000)
+    result = filled.history.aggregate_stats(since_ms=2_000)
     assert result["total_sessions"] == 5
     assert result["strategies"]["cot"]["count"] == 2
     assert result["strategies"]["cot"]["avg_elapsed_ms"] == 251  # 501 / 2 = 250.5 -> 251
-    assert filled.aggregate_stats(strategy="cot", since_ms=3_000)["strategies"]["cot"]["total_llm_calls"] == 4
+    assert (
+        filled.history.aggregate_stats(strategy="cot", since_ms=3_000)["strategies"]["cot"]["total_llm_calls"]
+        == 4
+    )
 
 
 def test_empty_store(store: SqliteStore) -> None:
-    assert store.aggregate_stats() == {"total_sessions": 0, "strategies": {}}
+    assert store.history.aggregate_stats() == {"total_sessions": 0, "strategies": {}}
 
 
 @pytest.mark.parametrize(

@@ -52,6 +52,6 @@ def journal(config: Config, session_id: str) -> list[JournalEntry]:
     """The session's journal as the store has it (read with a store of our own)."""
     store = SqliteStore(config.db_path)
     try:
-        return store.journal(session_id)
+        return store.sessions.journal(session_id)
     finally:
         store.close()

@@ -14,7 +14,7 @@ from alc_mcp.engine import installer
 from alc_mcp.engine.packages import InstalledPackage, Module, ModuleNotFound, PackageError, PackageResolver
 from alc_mcp.engine.scratch import ScratchError, evaluate
 from alc_mcp.engine.types import types_path
-from alc_mcp.store.memory import MemoryState
+from alc_mcp.store.memory import MemoryShared
 
 __all__ = ["PackageCatalog", "UnknownPackage"]
 
@@ -74,7 +74,7 @@ class PackageCatalog:
             f"local m = require('{name}')\nreturn type(m) == 'table' and m.meta or nil", "=[meta]"
         )
         # Reading meta must not touch anyone's alc.state: it gets a scratch space of its own.
-        meta = evaluate(program, limits=self._config.limits, shared=MemoryState(), resolver=self.resolver)
+        meta = evaluate(program, limits=self._config.limits, shared=MemoryShared(), resolver=self.resolver)
         return meta if isinstance(meta, dict) else {}
 
     async def read_meta(self, name: str) -> dict[str, Any]:

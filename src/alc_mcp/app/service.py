@@ -35,7 +35,7 @@ from alc_mcp.engine.registry import SessionRegistry
 from alc_mcp.engine.session import Answer, SessionError, StoreDown
 from alc_mcp.engine.storage import StoreUnavailable
 from alc_mcp.engine.types import types_path
-from alc_mcp.store.memory import MemoryState
+from alc_mcp.store.memory import MemoryShared
 
 __all__ = ["Reply", "SessionService"]
 
@@ -79,14 +79,14 @@ class SessionService:
         self.registry = SessionRegistry(
             config,
             self.catalog.resolver,
-            store if store is not None else MemoryState(),
-            store,
+            store.shared if store is not None else MemoryShared(),
+            store.sessions if store is not None else None,
             durability.writer,
         )
         self.archive = Archive(
             config,
             self.registry,
-            (store, store) if store is not None else None,
+            (store.sessions, store.history) if store is not None else None,
             durability.writer,
             unavailable_reason=durability.reason,
         )

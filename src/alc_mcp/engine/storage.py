@@ -6,7 +6,8 @@ satisfies the same three protocols and nothing above it changes.
 
 - ``SessionStore``: each session's row and its journal, the record replay needs;
 - ``HistoryStore``: what spans sessions (aggregate stats, retention);
-- ``SharedStore``: ``alc.state``, the key-value space every session shares.
+- ``SharedStore``: ``alc.state``, the key-value space every session shares;
+- ``Storage``: the three of one backend, opened together (what the registry is given).
 
 All methods block (a commit may fsync): async callers run them through the journal
 writer, never on the event loop. Any failure to reach the storage raises
@@ -22,7 +23,7 @@ from alc_mcp.domain.journal import JournalEntry, JournalEvent
 from alc_mcp.domain.program import Program
 from alc_mcp.domain.records import SessionRow
 
-__all__ = ["HistoryStore", "SessionStore", "SharedStore", "StoreUnavailable"]
+__all__ = ["HistoryStore", "SessionStore", "SharedStore", "Storage", "StoreUnavailable"]
 
 
 class StoreUnavailable(Exception):
@@ -102,3 +103,16 @@ class SharedStore(Protocol):
     def state_set_nx(self, ns: str, key: str, value: Any) -> bool: ...
 
     def state_incr(self, ns: str, key: str, delta: float, default: float) -> float: ...
+
+
+class Storage(Protocol):
+    """One backend's three stores over one database; closing it is its opener's job."""
+
+    @property
+    def sessions(self) -> SessionStore: ...
+
+    @property
+    def history(self) -> HistoryStore: ...
+
+    @property
+    def shared(self) -> SharedStore: ...

@@ -1,17 +1,22 @@
-"""``alc.state`` when durability is off: the same contract, gone at shutdown."""
+"""``alc.state`` when durability is off: the in-memory ``SharedStore``.
+
+Same contract as the SQLite one (each operation atomic, under one lock), so scripts
+behave the same with or without a store; the values are gone at shutdown.
+"""
 
 from __future__ import annotations
 
 import threading
 from typing import Any
 
+from alc_mcp.engine.storage import SharedStore
 from alc_mcp.store.shared import incremented
 
-__all__ = ["MemoryState"]
+_MISSING = object()
 
 
-class MemoryState:
-    """Implements ``engine.storage.SharedStore`` in memory."""
+class MemoryShared(SharedStore):
+    """Namespaces of plain dicts, for a server without a session store."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -48,6 +53,3 @@ class MemoryState:
             value = incremented(key, key in space, space.get(key), delta, default)
             space[key] = value
             return value
-
-
-_MISSING = object()

@@ -1,6 +1,5 @@
-"""``alc.state``: the key-value store every session shares, one namespace per
-``ctx._ns``. Values are JSON. Each operation is atomic, so concurrent sessions never
-lose an update (two sessions doing ``incr`` 1,000 times each end at 2,000)."""
+"""``alc.state`` rules every ``SharedStore`` applies alike (``store.memory``,
+``store.sqlite.shared``): what ``incr`` computes and the error it raises."""
 
 from __future__ import annotations
 

@@ -1,0 +1,242 @@
+"""Sessions and their journals in SQLite: what makes a session outlive its Lua VM.
+
+A VM cannot be saved, so a session is kept as an append-only journal of events
+(``alc_mcp.domain.journal``) and rebuilt by replaying it. This module is the disk
+side of that: a row per session (id, a human name, status, counters, final stats),
+its journal and its metadata key-values.
+
+Caller mistakes are ordinary exceptions: ``UnknownSession`` (a ``KeyError``),
+``ValueError``, ``TypeError`` (a value JSON cannot hold); trouble with the file is
+``StoreUnavailable`` (see ``database``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from alc_mcp.domain.journal import (
+    JournalEntry,
+    JournalError,
+    JournalEvent,
+    Noted,
+    decode_event,
+    encode_event,
+)
+from alc_mcp.domain.program import Program
+from alc_mcp.domain.records import SessionRow
+from alc_mcp.domain.state import Phase
+from alc_mcp.engine.storage import SessionStore
+from alc_mcp.store.names import random_name
+from alc_mcp.store.sqlite import sql
+from alc_mcp.store.sqlite.database import Database, to_json_text
+
+STATUSES: frozenset[str] = frozenset(phase.value for phase in Phase)
+FINISHED_STATUSES: tuple[str, ...] = (Phase.COMPLETED.value, Phase.FAILED.value, Phase.CANCELLED.value)
+
+# Two words give ~30,000 names; past that many sessions collisions get frequent, so
+# after this many tries the attempt number is appended (``amber-falcon-37``).
+_PLAIN_NAME_TRIES = 32
+_NAME_TRIES = 1_000
+_STATS_COLUMN = 10  # in sql.SELECT_SESSION, the one column stored as JSON text
+
+
+class UnknownSession(KeyError):
+    """A write named a session the store does not have."""
+
+    def __str__(self) -> str:  # KeyError would print the repr of its argument
+        return f"unknown session {self.args[0]!r}"
+
+
+class SqliteSessions(SessionStore):
+    """Session rows, journals and metadata in one ``Database``; see the module docstring."""
+
+    def __init__(self, db: Database, *, names: Callable[[], str] = random_name) -> None:
+        """``names`` generates candidate session names (tests pass a fixed sequence)."""
+        self._db = db
+        self._names = names
+
+    def _free_name(self, conn: sqlite3.Connection) -> str:
+        for attempt in range(_NAME_TRIES):
+            name = self._names()
+            if attempt >= _PLAIN_NAME_TRIES:
+                name = f"{name}-{attempt}"
+            if conn.execute(sql.NAME_TAKEN, (name,)).fetchone() is None:
+                return name
+        raise RuntimeError(f"no free session name after {_NAME_TRIES} tries")  # pragma: no cover
+
+    # --- writes -----------------------------------------------------------------------------
+
+    def create_session(
+        self, session_id: str, program: Program, at: int, *, task_preview: str | None = None
+    ) -> str:
+        """Insert the session (status ``running``, a fresh unique name) and its start event.
+
+        Returns the name. Raises ``ValueError`` if the id already exists.
+        """
+        kind, data = _encode(program)
+        with self._db.transaction("create a session") as conn:
+            if conn.execute(sql.ID_TAKEN, (session_id,)).fetchone() is not None:
+                raise ValueError(f"session {session_id!r} already exists")
+            name = self._free_name(conn)
+            row = (session_id, name, program.strategy, Phase.RUNNING.value, at, at, task_preview)
+            conn.execute(sql.INSERT_SESSION, row)
+            conn.execute(sql.INSERT_ENTRY, (session_id, kind, data, at))
+        return name
+
+    def append(self, session_id: str, events: Sequence[tuple[int, JournalEvent]]) -> list[int]:
+        """Append ``(at, event)`` pairs in order, all or none; returns their seqs.
+
+        Seqs come from one counter for the whole store, so they are increasing within a
+        session but not contiguous. The session's ``updated_at`` moves forward to the
+        latest ``at`` and ``notes_count`` counts the ``Noted`` events.
+        """
+        if not events:
+            return []
+        rows = [(session_id, *_encode(event), at) for at, event in events]
+        notes = sum(isinstance(event, Noted) for _, event in events)
+        latest = max(at for at, _ in events)
+        with self._db.transaction("append to a journal") as conn:
+            if conn.execute(sql.TOUCH_FOR_APPEND, (latest, notes, session_id)).rowcount != 1:
+                raise UnknownSession(session_id)
+            seqs = [conn.execute(sql.INSERT_ENTRY, row).lastrowid for row in rows]
+        return [seq for seq in seqs if seq is not None]
+
+    def update_session(
+        self,
+        session_id: str,
+        *,
+        status: str,
+        updated_at: int,
+        llm_calls: int | None = None,
+        rounds: int | None = None,
+        elapsed_ms: int | None = None,
+        stats: dict[str, Any] | None = None,
+    ) -> None:
+        """Set status and time; a counter left ``None`` keeps its stored value."""
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(sorted(STATUSES))}, not {status!r}")
+        stats_text = to_json_text(stats, "session stats") if stats is not None else None
+        values = (status, updated_at, llm_calls, rounds, elapsed_ms, stats_text, session_id)
+        with self._db.transaction("update a session") as conn:
+            if conn.execute(sql.UPDATE_SESSION, values).rowcount != 1:
+                raise UnknownSession(session_id)
+
+    def truncate_from(self, session_id: str, seq: int) -> int:
+        """Delete the session's entries with seq >= ``seq`` (rewind); returns how many.
+
+        The start event is never removed (a journal without it cannot be replayed):
+        ``ValueError`` if ``seq`` would take it; delete the session instead. An unknown
+        session has nothing to truncate and gives 0.
+        """
+        with self._db.transaction("truncate a journal") as conn:
+            first = conn.execute(sql.FIRST_SEQ, (session_id,)).fetchone()[0]
+            if first is None:
+                return 0
+            if seq <= first:
+                raise ValueError(f"truncating {session_id!r} from seq {seq} would remove its start event")
+            removed: int = conn.execute(sql.DELETE_TAIL, (session_id, seq)).rowcount
+            if removed:
+                conn.execute(sql.RECOUNT_NOTES, (session_id,))
+        return removed
+
+    def delete_session(self, session_id: str) -> bool:
+        """Delete the session, its journal and its metadata; False if there was none."""
+        with self._db.transaction("delete a session") as conn:
+            return conn.execute(sql.DELETE_SESSION, (session_id,)).rowcount > 0
+
+    def set_metadata(self, session_id: str, items: Mapping[str, str | None]) -> None:
+        """Merge ``items`` into the session's metadata: given keys overwritten, others kept."""
+        for key, value in items.items():
+            if not isinstance(key, str) or not (value is None or isinstance(value, str)):
+                raise TypeError(f"metadata must map str to str | None, got {key!r}: {value!r}")
+        with self._db.transaction("save metadata") as conn:
+            if conn.execute(sql.ID_TAKEN, (session_id,)).fetchone() is None:
+                raise UnknownSession(session_id)
+            conn.executemany(sql.UPSERT_METADATA, [(session_id, k, v) for k, v in items.items()])
+
+    # --- reads ------------------------------------------------------------------------------
+
+    def get_metadata(self, session_id: str) -> dict[str, str | None]:
+        with self._db.reading("read metadata") as conn:
+            return dict(conn.execute(sql.SELECT_METADATA, (session_id,)).fetchall())
+
+    def resolve(self, id_or_name: str) -> str | None:
+        """The id of the session with this id or, failing that, this name."""
+        with self._db.reading("look up a session") as conn:
+            row = conn.execute(sql.RESOLVE, (id_or_name, id_or_name)).fetchone()
+        return str(row[0]) if row is not None else None
+
+    def get_session(self, session_id: str) -> SessionRow | None:
+        with self._db.reading("read a session") as conn:
+            row = conn.execute(sql.SELECT_SESSION, (session_id,)).fetchone()
+        return _session_row(row) if row is not None else None
+
+    def journal(
+        self,
+        session_id: str,
+        *,
+        after_seq: int = 0,
+        limit: int | None = None,
+        kinds: Collection[str] | None = None,
+    ) -> list[JournalEntry]:
+        """Entries with seq > ``after_seq`` in seq order, at most ``limit``, only ``kinds``
+        (``encode_event`` kinds; an empty collection matches nothing).
+
+        Paging: pass the last returned seq as the next ``after_seq``. Seqs are never
+        reused, so a cursor stays valid across appends and truncations.
+        """
+        if (kinds is not None and not kinds) or (limit is not None and limit <= 0):
+            return []
+        kind_list = None if kinds is None else list(kinds)
+        query = sql.select_entries(None if kind_list is None else len(kind_list), limited=limit is not None)
+        params: list[Any] = [session_id, after_seq, *(kind_list or ())]
+        if limit is not None:
+            params.append(limit)
+        with self._db.reading("read a journal") as conn:
+            rows = conn.execute(query, params).fetchall()
+        return [_entry(session_id, *row) for row in rows]
+
+    def list_sessions(self, *, limit: int = 50, statuses: Collection[str] | None = None) -> list[SessionRow]:
+        """Newest first (``created_at`` desc, then id desc); ``statuses`` filters."""
+        if limit <= 0 or (statuses is not None and not statuses):
+            return []
+        status_list = None if statuses is None else list(statuses)
+        query = sql.list_sessions(None if status_list is None else len(status_list))
+        with self._db.reading("list sessions") as conn:
+            rows = conn.execute(query, [*(status_list or ()), limit]).fetchall()
+        return [_session_row(row) for row in rows]
+
+    def count_entries(self, session_id: str, kinds: Collection[str] | None = None) -> int:
+        if kinds is not None and not kinds:
+            return 0
+        kind_list = None if kinds is None else list(kinds)
+        query = sql.count_entries(None if kind_list is None else len(kind_list))
+        with self._db.reading("count journal entries") as conn:
+            return int(conn.execute(query, [session_id, *(kind_list or ())]).fetchone()[0])
+
+
+def _session_row(values: Sequence[Any]) -> SessionRow:
+    """A ``sql.SELECT_SESSION`` row (its columns in SessionRow's field order), stats decoded."""
+    columns = list(values)
+    stats = columns[_STATS_COLUMN]
+    columns[_STATS_COLUMN] = orjson.loads(stats) if stats is not None else None
+    return SessionRow(*columns)
+
+
+def _encode(event: JournalEvent) -> tuple[str, str]:
+    kind, data = encode_event(event)
+    return kind, to_json_text(data, f"a {kind!r} journal event")
+
+
+def _entry(session_id: str, seq: int, kind: str, data: str, at: int) -> JournalEntry:
+    try:
+        event = decode_event(kind, orjson.loads(data))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise JournalError(
+            f"journal entry {seq} ({kind!r}) of session {session_id!r} cannot be read: {exc}"
+        ) from exc
+    return JournalEntry(seq, at, event)
