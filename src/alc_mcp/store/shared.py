@@ -7,9 +7,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Protocol
 
-
-class NotANumber(ValueError):
-    pass
+from alc_mcp.domain.shared_state import incremented
 
 
 class SharedState(Protocol):
@@ -24,15 +22,6 @@ class SharedState(Protocol):
     def state_set_nx(self, ns: str, key: str, value: Any) -> bool: ...
 
     def state_incr(self, ns: str, key: str, delta: float, default: float) -> float: ...
-
-
-def incremented(key: str, found: bool, current: Any, delta: float, default: float) -> float:
-    """(existing value or default) + delta, as a float (algocline's contract). A key
-    stored with JSON null exists: it is not a number, and does not fall back to default."""
-    base = current if found else default
-    if isinstance(base, bool) or not isinstance(base, int | float):
-        raise NotANumber(f"incr: value at '{key}' is not a number")
-    return float(base) + float(delta)
 
 
 class MemoryState:

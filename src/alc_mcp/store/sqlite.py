@@ -40,11 +40,11 @@ from alc_mcp.domain.journal import (
     encode_event,
 )
 from alc_mcp.domain.records import SessionRow
+from alc_mcp.domain.shared_state import incremented
 from alc_mcp.domain.state import Phase
 from alc_mcp.engine.storage import StoreUnavailable
 from alc_mcp.store import sql
 from alc_mcp.store.names import random_name
-from alc_mcp.store.shared import incremented
 from alc_mcp.store.stats import aggregate
 
 STATUSES: frozenset[str] = frozenset(phase.value for phase in Phase)
