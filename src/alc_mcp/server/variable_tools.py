@@ -30,7 +30,7 @@ def register_variable_tools(server: MCPServer, registry: SessionRegistry) -> Non
         pattern: OptionalText = text_param('Glob on names: "*" any run, "?" one character.'),
     ) -> str:
         with caller_mistakes():
-            listed = await registry.read_variables(session_id, lambda ops: ops.variables.list(pattern))
+            listed = await registry.read_variables(session_id, lambda ops: ops.variables.matching(pattern))
             return dumps_compact({"variables": [v.to_json() for v in listed]})
 
     @server.tool(description=texts.ALC_VARS_GET, annotations=read_only, structured_output=False)
@@ -109,7 +109,7 @@ def register_variable_tools(server: MCPServer, registry: SessionRegistry) -> Non
         replace: bool = Field(default=False, description="Remove the session's other variables first."),
     ) -> str:
         def change(ops: VariableOps) -> Outcome:
-            return ops.import_(variables, replace=replace, now_ms=now_ms(), source=HOST)
+            return ops.import_records(variables, replace=replace, now_ms=now_ms(), source=HOST)
 
         with caller_mistakes():
             outcome = await registry.change_variables(session_id, change)

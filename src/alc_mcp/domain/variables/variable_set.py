@@ -122,7 +122,7 @@ class VariableSet:
     def _ordered(self) -> list[Variable]:
         return sorted(self._by_id.values(), key=lambda v: (v.created_at, self._seq[v.id]))
 
-    def list(self, pattern: str | None = None) -> list[Variable]:
+    def matching(self, pattern: str | None = None) -> list[Variable]:
         """Variables oldest first, optionally only names matching a ``*``/``?`` glob."""
         ordered = self._ordered()
         if pattern is None:
@@ -260,7 +260,9 @@ class VariableSet:
             updated_at=now_ms,
         )
 
-    def set(self, key: str, value: Any, *, metadata: dict[str, Any] | None = None, now_ms: int) -> Variable:
+    def update(
+        self, key: str, value: Any, *, metadata: dict[str, Any] | None = None, now_ms: int
+    ) -> Variable:
         """Validate and store a new value; version + 1; metadata merged over the old."""
         _check_now(now_ms)
         variable = self.get(key)
@@ -291,7 +293,7 @@ class VariableSet:
         if not atomic:
             for key, value in updates.items():
                 try:
-                    results[key] = self.set(key, value, metadata=update_meta, now_ms=now_ms)
+                    results[key] = self.update(key, value, metadata=update_meta, now_ms=now_ms)
                 except VariableError as err:
                     results[key] = err
             return results
@@ -351,7 +353,7 @@ class VariableSet:
         if variable_id in self._by_id:
             self._drop(variable_id)
 
-    def import_(
+    def import_records(
         self,
         records: Sequence[dict[str, Any]],
         *,
