@@ -21,6 +21,31 @@ from alc_mcp.domain.query import LlmQuery, TokenUsage
 from alc_mcp.domain.state import ExecutionState, Phase
 from alc_mcp.domain.variables import Variable, VariableSet
 
+__all__ = [
+    "AnswerBook",
+    "Answered",
+    "AnsweredQuery",
+    "Asked",
+    "EffectBook",
+    "Finished",
+    "History",
+    "JournalEntry",
+    "JournalError",
+    "JournalEvent",
+    "Logged",
+    "Noted",
+    "Observed",
+    "ProgressSet",
+    "Started",
+    "StatRecorded",
+    "VarChanged",
+    "VarRemoved",
+    "decode_event",
+    "encode_event",
+    "fold",
+    "query_content",
+]
+
 
 @dataclass(frozen=True, slots=True)
 class Started:

@@ -12,6 +12,8 @@ from typing import Any, Literal, cast
 
 from alc_mcp.domain.query import LlmQuery
 
+__all__ = ["PendingFilter", "PendingFilterError", "PromptMode", "parse_pending_filter", "project"]
+
 PromptMode = Literal["off", "preview", "full"]
 
 _VALID_PRESETS = '"meta" | "preview" | "full"'
