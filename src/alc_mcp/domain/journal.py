@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 from alc_mcp.domain.budget import Budget
 from alc_mcp.domain.logs import LogEntry
@@ -36,6 +36,7 @@ __all__ = [
     "Noted",
     "Observed",
     "ProgressSet",
+    "QueryContent",
     "Started",
     "StatRecorded",
     "VarChanged",
@@ -153,7 +154,7 @@ class JournalEntry:
 
 # --- JSON form ------------------------------------------------------------------------
 
-_KINDS: dict[type, str] = {
+_KINDS: dict[type[JournalEvent], str] = {
     Started: "start",
     Asked: "ask",
     Answered: "answer",
@@ -203,7 +204,7 @@ def encode_event(event: JournalEvent) -> tuple[str, dict[str, Any]]:
                 "completion_tokens": event.usage.completion_tokens,
             }
         return kind, {"query_id": event.query_id, "response": event.response, "usage": usage}
-    return kind, {name: getattr(event, name) for name in event.__slots__}  # type: ignore[union-attr]
+    return kind, {name: getattr(event, name) for name in event.__slots__}
 
 
 def decode_event(kind: str, data: dict[str, Any]) -> JournalEvent:
@@ -218,7 +219,7 @@ def decode_event(kind: str, data: dict[str, Any]) -> JournalEvent:
         )
     for cls, name in _KINDS.items():
         if name == kind:
-            return cls(**data)  # type: ignore[no-any-return]
+            return cls(**data)
     raise ValueError(f"unknown journal event kind {kind!r}")
 
 
@@ -349,7 +350,11 @@ def _apply(history: History, entry: JournalEntry) -> None:
 # --- replay books ---------------------------------------------------------------------
 
 
-def query_content(query: LlmQuery) -> tuple[str, str | None, int, bool, bool]:
+#: prompt, system, max_tokens, grounded, underspecified: a query without its id.
+QueryContent: TypeAlias = tuple[str, str | None, int, bool, bool]
+
+
+def query_content(query: LlmQuery) -> QueryContent:
     """What makes two questions the same question for replay (everything but the id)."""
     return (query.prompt, query.system, query.max_tokens, query.grounded, query.underspecified)
 
@@ -360,7 +365,7 @@ class AnswerBook:
     new VM, and must still get each question's own answer."""
 
     def __init__(self, answered: Sequence[AnsweredQuery]) -> None:
-        self._by_content: dict[tuple, list[AnsweredQuery]] = defaultdict(list)
+        self._by_content: dict[QueryContent, list[AnsweredQuery]] = defaultdict(list)
         for item in answered:
             self._by_content[query_content(item.query)].append(item)
         self._unused = len(answered)

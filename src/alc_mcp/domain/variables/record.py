@@ -60,10 +60,10 @@ class Variable:
 
 def _record_int(data: Mapping[str, Any], key: str, label: str, *, minimum: int | None = None) -> int:
     value = data[key]
-    if isinstance(value, bool) or not isinstance(value, int) or (minimum is not None and value < minimum):
-        what = "an integer" if minimum is None else "a non-negative integer"
-        raise VariableError(f"{label}: '{key}' must be {what}, got {shown(value)}")
-    return value
+    if isinstance(value, int) and not isinstance(value, bool) and (minimum is None or value >= minimum):
+        return value
+    what = "an integer" if minimum is None else "a non-negative integer"
+    raise VariableError(f"{label}: '{key}' must be {what}, got {shown(value)}")
 
 
 def parse_record(
