@@ -3,7 +3,9 @@
 A record is frozen and its containers are treated as read-only, so a ``VariableSet``
 can hand records out and keep earlier versions in journal events without copying.
 ``parse_record`` is the one way a record comes in from JSON (journal replay, import),
-so a hand-edited or foreign record is checked exactly like a value from a script.
+so a hand-edited or foreign record meets the same type and constraint checks as a value
+from a script; only the size limit is left to the caller, since a journal written under
+larger limits must still load.
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ def _check_now(now_ms: Any) -> None:
 
 
 class VariableSet:
-    """One session's variables. Every mutating method either applies fully or raises and changes nothing.
+    """One session's variables.
 
     Keys are ids or names (ids are looked up first; an id never equals another variable's
     name). Listing order is creation time, ties broken by insertion order.
