@@ -130,10 +130,10 @@ def counter(vs: VariableSet) -> Variable:
 
 
 def test_update_changes_value_and_increments_version(vs: VariableSet, counter: Variable) -> None:
-    first = vs.set("counter", 42, now_ms=T0 + 1)
+    first = vs.update("counter", 42, now_ms=T0 + 1)
     assert (first.value, first.version, first.updated_at, first.created_at) == (42, 1, T0 + 1, T0)
     assert vs.get("counter") == first
-    vs.set(counter.id, 50, now_ms=T0 + 2)
+    vs.update(counter.id, 50, now_ms=T0 + 2)
     variable = vs.get("counter")
     assert (variable.value, variable.version) == (50, 2)
     assert variable.id == counter.id
@@ -141,19 +141,19 @@ def test_update_changes_value_and_increments_version(vs: VariableSet, counter: V
 
 def test_update_enforces_constraints_and_leaves_value_and_version(vs: VariableSet, counter: Variable) -> None:
     with pytest.raises(ConstraintViolation) as info:
-        vs.set("counter", 150, now_ms=T0 + 1)
+        vs.update("counter", 150, now_ms=T0 + 1)
     assert str(info.value) == "variable 'counter' value 150 is above maximum 100"
     with pytest.raises(ConstraintViolation, match="value -1 is below minimum 0"):
-        vs.set("counter", -1, now_ms=T0 + 1)
+        vs.update("counter", -1, now_ms=T0 + 1)
     with pytest.raises(InvalidValue, match="must be an integer, got string"):
-        vs.set("counter", "7", now_ms=T0 + 1)
+        vs.update("counter", "7", now_ms=T0 + 1)
     assert vs.get("counter") == counter
     assert (vs.get("counter").value, vs.get("counter").version) == (0, 0)
 
 
 def test_update_adds_metadata(vs: VariableSet) -> None:
     vs.define("counter", "integer", 0, metadata={"source": "lua", "reason": "start"}, now_ms=T0)
-    vs.set("counter", 1, metadata={"reason": "increment", "user": "test"}, now_ms=T0 + 1)
+    vs.update("counter", 1, metadata={"reason": "increment", "user": "test"}, now_ms=T0 + 1)
     variable = vs.get("counter")
     assert variable.metadata["reason"] == "increment"
     assert variable.metadata["user"] == "test"
@@ -162,7 +162,7 @@ def test_update_adds_metadata(vs: VariableSet) -> None:
 
 def test_update_of_unknown_variable(vs: VariableSet) -> None:
     with pytest.raises(VariableNotFound, match="variable 'nope' not found"):
-        vs.set("nope", 1, now_ms=T0)
+        vs.update("nope", 1, now_ms=T0)
 
 
 # ── seed: batch ─────────────────────────────────────────────
@@ -275,7 +275,7 @@ def temps(vs: VariableSet) -> VariableSet:
 
 
 def test_list_all(temps: VariableSet) -> None:
-    variables = temps.list()
+    variables = temps.matching()
     assert len(variables) == 3
     assert [v.name for v in variables] == ["temp_cpu", "temp_gpu", "memory"]
     assert temps.names() == ["temp_cpu", "temp_gpu", "memory"]
@@ -283,13 +283,13 @@ def test_list_all(temps: VariableSet) -> None:
 
 
 def test_list_by_pattern(temps: VariableSet) -> None:
-    found = temps.list("temp_*")
+    found = temps.matching("temp_*")
     assert len(found) == 2
     assert all(v.name.startswith("temp_") for v in found)
-    assert [v.name for v in temps.list("*")] == ["temp_cpu", "temp_gpu", "memory"]
-    assert temps.list("temp_?pu") == found
-    assert temps.list("temp") == []
-    assert [v.name for v in temps.list("*o*")] == ["memory"]
+    assert [v.name for v in temps.matching("*")] == ["temp_cpu", "temp_gpu", "memory"]
+    assert temps.matching("temp_?pu") == found
+    assert temps.matching("temp") == []
+    assert [v.name for v in temps.matching("*o*")] == ["memory"]
 
 
 def test_list_is_oldest_first_with_ties_by_insertion(vs: VariableSet) -> None:
@@ -298,14 +298,14 @@ def test_list_is_oldest_first_with_ties_by_insertion(vs: VariableSet) -> None:
     vs.define("tie_b", "boolean", True, now_ms=T0 + 5)
     vs.define("tie_a", "boolean", True, now_ms=T0 + 5)
     assert vs.names() == ["early", "tie_b", "tie_a", "late"]
-    vs.set("early", False, now_ms=T0 + 20)  # updates do not reorder
+    vs.update("early", False, now_ms=T0 + 20)  # updates do not reorder
     assert vs.names() == ["early", "tie_b", "tie_a", "late"]
     assert [r["name"] for r in vs.export()] == vs.names()
 
 
 def test_list_pattern_must_be_a_string(vs: VariableSet) -> None:
     with pytest.raises(VariableError, match="pattern must be a string"):
-        vs.list(3)  # type: ignore[arg-type]
+        vs.matching(3)  # type: ignore[arg-type]
 
 
 # ── glob ────────────────────────────────────────────────────
@@ -468,7 +468,7 @@ def test_json_values_are_copied_in(vs: VariableSet) -> None:
     config["models"].append("c")
     assert vs.get("cfg").value == {"models": ["a", "b"]}
     meta = {"who": {"name": "x"}}
-    vs.set("cfg", [1], metadata=meta, now_ms=T0)
+    vs.update("cfg", [1], metadata=meta, now_ms=T0)
     meta["who"]["name"] = "y"
     assert vs.get("cfg").metadata == {"who": {"name": "x"}}
 
@@ -704,7 +704,7 @@ def test_the_issue_knobs(vs: VariableSet) -> None:
     vs.define("rounds", "integer", 3, constraints={"min": 1, "max": 10}, now_ms=T0)
     vs.define("style", "choice", "brief", constraints={"choices": ["brief", "detailed"]}, now_ms=T0)
     vs.set_many({"temperature": 1, "rounds": 10.0, "style": "detailed"}, atomic=True, now_ms=T0 + 1)
-    assert same([v.value for v in vs.list()], [1.0, 10, "detailed"])
+    assert same([v.value for v in vs.matching()], [1.0, 10, "detailed"])
     with pytest.raises(BatchRejected, match="is not one of the choices 'brief', 'detailed'"):
         vs.set_many({"rounds": 2, "style": "long"}, atomic=True, now_ms=T0 + 2)
     assert vs.get("rounds").value == 10
@@ -728,7 +728,7 @@ def test_size_limit_on_define_and_set() -> None:
     )
     created = vs.define("blob", "string", "x" * 98, now_ms=T0)
     with pytest.raises(VariableLimit, match="over the limit of 100 bytes"):
-        vs.set("blob", "y" * 200, now_ms=T0 + 1)
+        vs.update("blob", "y" * 200, now_ms=T0 + 1)
     assert vs.get("blob") == created
     with pytest.raises(VariableLimit, match="over the limit of 100 bytes"):
         vs.define("cfg", "json", list(range(50)), now_ms=T0)
@@ -742,7 +742,7 @@ def test_size_limit_applies_to_metadata() -> None:
         vs.define("a", "boolean", True, metadata={"why": "x" * 60}, now_ms=T0)
     vs.define("a", "boolean", True, metadata={"why": "x" * 30}, now_ms=T0)
     with pytest.raises(VariableLimit, match="metadata of variable 'a'"):
-        vs.set("a", False, metadata={"more": "y" * 30}, now_ms=T0)  # merged total is too big
+        vs.update("a", False, metadata={"more": "y" * 30}, now_ms=T0)  # merged total is too big
     assert vs.get("a").value is True
 
 
@@ -806,7 +806,7 @@ def test_default_ids_are_deterministic() -> None:
     for vs in (one, two):
         vs.define("temperature", "float", 0.7, now_ms=T0)
         vs.define("rounds", "integer", 3, now_ms=T0)
-    assert [v.id for v in one.list()] == ["var_temperature_1", "var_rounds_2"]
+    assert [v.id for v in one.matching()] == ["var_temperature_1", "var_rounds_2"]
     assert one.export() == two.export()
 
 
@@ -859,7 +859,7 @@ def test_description_and_metadata_are_checked(vs: VariableSet) -> None:
         vs.define("a", "integer", 1, metadata={"when": math.nan}, now_ms=T0)
     vs.define("a", "integer", 1, now_ms=T0)
     with pytest.raises(VariableError, match="metadata of variable 'a' must be a table"):
-        vs.set("a", 2, metadata=[1], now_ms=T0)  # type: ignore[arg-type]
+        vs.update("a", 2, metadata=[1], now_ms=T0)  # type: ignore[arg-type]
     assert vs.get("a").version == 0
 
 
@@ -888,12 +888,12 @@ def populated() -> VariableSet:
     vs.define("name", "string", "x", constraints={"pattern": "^[a-z]+$", "max_length": 8}, now_ms=T0 + 3)
     vs.define("on", "boolean", True, now_ms=T0 + 4)
     vs.define("cfg", "json", {"a": [1, 2.5, None]}, constraints={"max_size": 200}, now_ms=T0 + 5)
-    vs.set("temperature", 1.2, metadata={"source": "host", "reason": "explore"}, now_ms=T0 + 6)
+    vs.update("temperature", 1.2, metadata={"source": "host", "reason": "explore"}, now_ms=T0 + 6)
     return vs
 
 
 def test_to_json_and_from_json_round_trip() -> None:
-    for variable in populated().list():
+    for variable in populated().matching():
         data = variable.to_json()
         assert set(data) == {
             "id",
@@ -953,8 +953,8 @@ def test_export_import_round_trip() -> None:
     exported = source.export()
     assert [r["name"] for r in exported] == ["temperature", "rounds", "style", "name", "on", "cfg"]
     target = VariableSet()
-    imported = target.import_(orjson.loads(orjson.dumps(exported)), now_ms=T0 + 100)
-    assert imported == source.list()
+    imported = target.import_records(orjson.loads(orjson.dumps(exported)), now_ms=T0 + 100)
+    assert imported == source.matching()
     assert target.export() == exported
     assert target.get("temperature").version == 1  # versions and timestamps survive
     # New definitions continue after the imported ids.
@@ -963,7 +963,7 @@ def test_export_import_round_trip() -> None:
 
 def test_import_minimal_records_gets_defaults(vs: VariableSet) -> None:
     vs.define("a", "integer", 1, now_ms=T0)
-    imported = vs.import_(
+    imported = vs.import_records(
         [
             {"name": "temperature", "type": "float", "value": 1},
             {"name": "b", "type": "integer", "value": 2, "id": None, "version": None},
@@ -996,7 +996,7 @@ def test_import_is_all_or_nothing(vs: VariableSet) -> None:
         {"name": "ok", "type": "string", "value": "again"},
     ]
     with pytest.raises(ImportRejected) as info:
-        vs.import_(records, now_ms=T0 + 1)  # type: ignore[arg-type]
+        vs.import_records(records, now_ms=T0 + 1)  # type: ignore[arg-type]
     errors = info.value.errors
     assert list(errors) == [1, 2, 3, 4]
     assert isinstance(errors[1], InvalidValue)
@@ -1012,21 +1012,21 @@ def test_import_rejects_duplicate_ids() -> None:
     exported = populated().export()
     clash = {**exported[1], "name": "other"}  # same id as "rounds"
     with pytest.raises(ImportRejected, match="id 'var_rounds_2' is already in use"):
-        VariableSet().import_([*exported, clash], now_ms=T0)
+        VariableSet().import_records([*exported, clash], now_ms=T0)
     with pytest.raises(ImportRejected, match="id 'var_rounds_2' is already in use"):
-        populated().import_([clash], now_ms=T0)
+        populated().import_records([clash], now_ms=T0)
 
 
 def test_import_replace() -> None:
     vs = populated()
     vs.define("leftover", "boolean", True, now_ms=T0)
     exported = populated().export()
-    vs.import_(exported, replace=True, now_ms=T0 + 1)
+    vs.import_records(exported, replace=True, now_ms=T0 + 1)
     assert vs.export() == exported
     failing = VariableSet()
     failing.define("kept", "boolean", True, now_ms=T0)
     with pytest.raises(ImportRejected):
-        failing.import_([{"name": "x", "type": "integer", "value": "no"}], replace=True, now_ms=T0)
+        failing.import_records([{"name": "x", "type": "integer", "value": "no"}], replace=True, now_ms=T0)
     assert failing.names() == ["kept"]
 
 
@@ -1035,31 +1035,31 @@ def test_import_respects_the_limits() -> None:
     vs.define("a", "integer", 1, now_ms=T0)
     records = [{"name": n, "type": "integer", "value": 1} for n in ("b", "c", "d")]
     with pytest.raises(VariableLimit) as info:
-        vs.import_(records, now_ms=T0)
+        vs.import_records(records, now_ms=T0)
     assert str(info.value) == (
         "import rejected, nothing changed: 3 variables would make 4, over the limit of 3 per session; "
         "import fewer or raise ALC_MAX_VARIABLES"
     )
     assert vs.names() == ["a"]
-    vs.import_(records, replace=True, now_ms=T0)
+    vs.import_records(records, replace=True, now_ms=T0)
     assert vs.names() == ["b", "c", "d"]
     small = VariableSet(max_bytes=10)
     with pytest.raises(ImportRejected, match="over the limit of 10 bytes"):
-        small.import_([{"name": "s", "type": "string", "value": "x" * 20}], now_ms=T0)
+        small.import_records([{"name": "s", "type": "string", "value": "x" * 20}], now_ms=T0)
 
 
 def test_import_reports_odd_ids_without_crashing(vs: VariableSet) -> None:
     with pytest.raises(
         ImportRejected, match="record 0: variable record 'a': 'id' must be a non-empty string"
     ):
-        vs.import_([{"name": "a", "type": "integer", "value": 1, "id": ["x"]}], now_ms=T0)
+        vs.import_records([{"name": "a", "type": "integer", "value": 1, "id": ["x"]}], now_ms=T0)
     assert len(vs) == 0
 
 
 def test_import_needs_a_list(vs: VariableSet) -> None:
     with pytest.raises(VariableError, match="import needs a list of variable records, got object"):
-        vs.import_({"name": "a"}, now_ms=T0)  # type: ignore[arg-type]
-    assert vs.import_([], now_ms=T0) == []
+        vs.import_records({"name": "a"}, now_ms=T0)  # type: ignore[arg-type]
+    assert vs.import_records([], now_ms=T0) == []
 
 
 def test_put_and_remove_rebuild_from_a_journal() -> None:
@@ -1211,7 +1211,7 @@ class VariableSetModel(RuleBasedStateMachine):
         now = self.tick(step)
 
         def call() -> Variable:
-            return self.vs.set(self.key(name, by_id), value, metadata={"step": now}, now_ms=now)
+            return self.vs.update(self.key(name, by_id), value, metadata={"step": now}, now_ms=now)
 
         ok, stored = oracle(name, value)
         if name not in self.values:
@@ -1265,13 +1265,15 @@ class VariableSetModel(RuleBasedStateMachine):
     @rule(pattern=st.sampled_from(["*", "?????", "*e*", "r*s", "t?mp", "[ab]", ""]))
     def list_pattern(self, pattern: str) -> None:
         assert self.vs.names() == self.order
-        assert [v.name for v in self.vs.list(pattern)] == [n for n in self.order if glob_match(pattern, n)]
+        assert [v.name for v in self.vs.matching(pattern)] == [
+            n for n in self.order if glob_match(pattern, n)
+        ]
 
     @rule()
     def export_import_round_trip(self) -> None:
         exported = self.vs.export()
         copy = VariableSet()
-        copy.import_(orjson.loads(orjson.dumps(exported)), now_ms=self.now)
+        copy.import_records(orjson.loads(orjson.dumps(exported)), now_ms=self.now)
         assert copy.export() == exported
         rebuilt = VariableSet()
         for record in exported:
@@ -1300,6 +1302,6 @@ def test_a_pathological_pattern_is_cut_off_with_a_clear_error() -> None:
     with pytest.raises(
         ConstraintViolation, match=r"could not be checked against pattern .* use a simpler pattern"
     ):
-        variables.set("word", "a" * 40 + "b", now_ms=1)
+        variables.update("word", "a" * 40 + "b", now_ms=1)
     assert variables.get("word").value == "a"
     assert variables.get("word").version == 0

@@ -22,7 +22,7 @@ class HostVariables:
         self._registry = registry
 
     async def listing(self, session_id: str, pattern: str | None) -> dict[str, Any]:
-        listed = await self._registry.read_variables(session_id, lambda ops: ops.variables.list(pattern))
+        listed = await self._registry.read_variables(session_id, lambda ops: ops.variables.matching(pattern))
         return {"variables": [v.to_json() for v in listed]}
 
     async def get(self, session_id: str, names: Sequence[str]) -> dict[str, Any]:
@@ -75,7 +75,7 @@ class HostVariables:
 
     async def load(self, session_id: str, records: list[dict[str, Any]], *, replace: bool) -> dict[str, Any]:
         def change(ops: VariableOps) -> Outcome:
-            return ops.import_(records, replace=replace, now_ms=now_ms(), source=HOST)
+            return ops.import_records(records, replace=replace, now_ms=now_ms(), source=HOST)
 
         outcome = await self._registry.change_variables(session_id, change)
         return {"imported": [v.name for v in outcome.result]}

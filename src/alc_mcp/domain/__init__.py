@@ -1,1 +1,3 @@
 """domain layer."""
+
+__all__: list[str] = []

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+__all__ = ["Budget"]
+
 # serde's ``as_u64`` is the reference reader: anything outside u64 is ignored, not clamped.
 _U64_MAX = 2**64 - 1
 _KEYS = ("max_llm_calls", "max_elapsed_ms", "max_tokens")

@@ -12,6 +12,17 @@ from typing import Any, TypeAlias
 
 from alc_mcp.domain.query import LlmQuery
 
+__all__ = [
+    "Accepted",
+    "Cancelled",
+    "Completed",
+    "Failed",
+    "FeedResult",
+    "Finished",
+    "Paused",
+    "feed_result_json",
+]
+
 
 @dataclass(frozen=True, slots=True)
 class Accepted:

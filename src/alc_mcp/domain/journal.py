@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 from alc_mcp.domain.budget import Budget
 from alc_mcp.domain.logs import LogEntry
@@ -21,6 +21,31 @@ from alc_mcp.domain.program import Program
 from alc_mcp.domain.query import LlmQuery, TokenUsage
 from alc_mcp.domain.state import ExecutionState, Phase
 from alc_mcp.domain.variables import Variable, VariableSet
+
+__all__ = [
+    "AnswerBook",
+    "Answered",
+    "AnsweredQuery",
+    "Asked",
+    "EffectBook",
+    "Finished",
+    "History",
+    "JournalEntry",
+    "JournalError",
+    "JournalEvent",
+    "Logged",
+    "Noted",
+    "Observed",
+    "ProgressSet",
+    "QueryContent",
+    "StatRecorded",
+    "VarChanged",
+    "VarRemoved",
+    "decode_event",
+    "encode_event",
+    "fold",
+    "query_content",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +145,7 @@ class JournalEntry:
 
 # --- JSON form ------------------------------------------------------------------------
 
-_KINDS: dict[type, str] = {
+_KINDS: dict[type[JournalEvent], str] = {
     Program: "start",
     Asked: "ask",
     Answered: "answer",
@@ -170,7 +195,7 @@ def encode_event(event: JournalEvent) -> tuple[str, dict[str, Any]]:
                 "completion_tokens": event.usage.completion_tokens,
             }
         return kind, {"query_id": event.query_id, "response": event.response, "usage": usage}
-    return kind, {name: getattr(event, name) for name in event.__slots__}  # type: ignore[union-attr]
+    return kind, {name: getattr(event, name) for name in event.__slots__}
 
 
 def decode_event(kind: str, data: dict[str, Any]) -> JournalEvent:
@@ -185,7 +210,7 @@ def decode_event(kind: str, data: dict[str, Any]) -> JournalEvent:
         )
     for cls, name in _KINDS.items():
         if name == kind:
-            return cls(**data)  # type: ignore[no-any-return]
+            return cls(**data)
     raise ValueError(f"unknown journal event kind {kind!r}")
 
 
@@ -316,7 +341,11 @@ def _apply(history: History, entry: JournalEntry) -> None:
 # --- replay books ---------------------------------------------------------------------
 
 
-def query_content(query: LlmQuery) -> tuple[str, str | None, int, bool, bool]:
+#: prompt, system, max_tokens, grounded, underspecified: a query without its id.
+QueryContent: TypeAlias = tuple[str, str | None, int, bool, bool]
+
+
+def query_content(query: LlmQuery) -> QueryContent:
     """What makes two questions the same question for replay (everything but the id)."""
     return (query.prompt, query.system, query.max_tokens, query.grounded, query.underspecified)
 
@@ -327,7 +356,7 @@ class AnswerBook:
     new VM, and must still get each question's own answer."""
 
     def __init__(self, answered: Sequence[AnsweredQuery]) -> None:
-        self._by_content: dict[tuple, list[AnsweredQuery]] = defaultdict(list)
+        self._by_content: dict[QueryContent, list[AnsweredQuery]] = defaultdict(list)
         for item in answered:
             self._by_content[query_content(item.query)].append(item)
         self._unused = len(answered)

@@ -14,6 +14,8 @@ from typing import Any, TypeAlias
 
 import orjson
 
+__all__ = ["JsonValue", "dumps_compact", "dumps_pretty"]
+
 JsonValue: TypeAlias = "bool | int | float | str | list[JsonValue] | dict[str, JsonValue] | None"
 
 _COMPACT = orjson.OPT_SORT_KEYS

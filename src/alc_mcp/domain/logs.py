@@ -10,6 +10,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+__all__ = ["DEFAULT_LOG_CAPACITY", "LogEntry", "Progress", "RecentLogs"]
+
 DEFAULT_LOG_CAPACITY = 20
 
 

@@ -16,6 +16,8 @@ from alc_mcp.domain.logs import LogEntry, Progress, RecentLogs
 from alc_mcp.domain.query import LlmQuery, TokenUsage
 from alc_mcp.domain.tokens import TokenCount, TokenSource, estimate_tokens, utf8_len
 
+__all__ = ["HISTORY_LIMIT", "ExecutionMetrics", "TranscriptEntry"]
+
 HISTORY_LIMIT = 10
 """``conversation_history`` shows only the last entries: status is a glance, not an export."""
 

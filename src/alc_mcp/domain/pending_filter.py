@@ -8,9 +8,11 @@ follows algocline (tests grep for the preset and type messages).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from alc_mcp.domain.query import LlmQuery
+
+__all__ = ["PendingFilter", "PendingFilterError", "PromptMode", "parse_pending_filter", "project"]
 
 PromptMode = Literal["off", "preview", "full"]
 
@@ -92,13 +94,13 @@ def _parse_prompt(value: Any, preview_chars: int) -> tuple[PromptMode, int]:
     if "mode" not in value:
         raise _invalid("missing field `mode` in `prompt`")
     mode = value["mode"]
-    if not isinstance(mode, str) or mode not in _PROMPT_MODES:
+    if mode not in _PROMPT_MODES:
         shown = f"'{mode}'" if isinstance(mode, str) else _json_type_name(mode)
         raise _invalid(f"unknown `prompt.mode` {shown}, expected one of {_expected_list(_PROMPT_MODES)}")
     chars = value.get("chars", preview_chars)
     if isinstance(chars, bool) or not isinstance(chars, int) or chars < 0:
         raise _invalid(f"field `prompt.chars` must be a non-negative integer, got {_json_type_name(chars)}")
-    return cast(PromptMode, mode), chars
+    return mode, chars
 
 
 def _parse_object(value: dict[Any, Any], preview_chars: int) -> PendingFilter:

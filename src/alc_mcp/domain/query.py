@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+__all__ = ["DEFAULT_MAX_TOKENS", "SINGLE_ID", "LlmQuery", "TokenUsage", "batch_id", "fork_id"]
+
 SINGLE_ID = "q-0"
 DEFAULT_MAX_TOKENS = 1024
 

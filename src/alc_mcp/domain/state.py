@@ -13,6 +13,17 @@ from typing import Any
 
 from alc_mcp.domain.query import LlmQuery
 
+__all__ = [
+    "AlreadyResponded",
+    "ExecutionState",
+    "FeedError",
+    "InvalidState",
+    "PendingQueries",
+    "Phase",
+    "TransitionError",
+    "UnknownQuery",
+]
+
 
 class TransitionError(Exception):
     """A method was called in a state that does not allow it."""

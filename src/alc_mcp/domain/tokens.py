@@ -11,6 +11,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+__all__ = ["TokenCount", "TokenSource", "estimate_tokens", "utf8_len"]
+
 # Every byte of a multi-byte UTF-8 sequence is >= 0x80, so deleting these bytes from
 # the encoded text leaves exactly the ASCII characters; this keeps the count in C.
 _NON_ASCII_BYTES = bytes(range(0x80, 0x100))

@@ -107,9 +107,11 @@ class VariableOps:
         self._emit("variable.get", type=variable.type.value, source=source)
         return variable
 
-    def set(self, key: str, value: Any, *, metadata: dict[str, Any], now_ms: int, source: str) -> Outcome:
+    def update(self, key: str, value: Any, *, metadata: dict[str, Any], now_ms: int, source: str) -> Outcome:
         try:
-            variable = self.variables.set(key, value, metadata={"source": source, **metadata}, now_ms=now_ms)
+            variable = self.variables.update(
+                key, value, metadata={"source": source, **metadata}, now_ms=now_ms
+            )
         except VariableError as exc:
             self._failed(exc, source, self._type_of(key))
             raise
@@ -149,11 +151,11 @@ class VariableOps:
         self._emit("variables.batch_update", {"applied": applied, "failed": failed}, source=source)
         return Outcome(results, events)
 
-    def import_(
+    def import_records(
         self, records: Sequence[dict[str, Any]], *, replace: bool, now_ms: int, source: str
     ) -> Outcome:
-        before = {v.id for v in self.variables.list()}
-        imported = self.variables.import_(records, replace=replace, now_ms=now_ms)
+        before = {v.id for v in self.variables.matching()}
+        imported = self.variables.import_records(records, replace=replace, now_ms=now_ms)
         events: list[JournalEvent] = []
         if replace:
             kept = {v.id for v in imported}
@@ -185,9 +187,9 @@ def script_call(ops: VariableOps, op: str, args: dict[str, Any], now_ms: int) ->
     if op == "has":
         return Outcome(ops.variables.has(key))
     if op == "list":
-        return Outcome([v.to_json() for v in ops.variables.list(args.get("pattern"))])
+        return Outcome([v.to_json() for v in ops.variables.matching(args.get("pattern"))])
     if op == "set":
-        outcome = ops.set(
+        outcome = ops.update(
             key, args.get("value"), metadata=args.get("metadata") or {}, now_ms=now_ms, source=source
         )
         return Outcome(outcome.result.version, outcome.events)
@@ -213,6 +215,6 @@ def with_limits(variables: VariableSet, limits: Limits) -> VariableSet:
     """The same variables under this server's limits (a set rebuilt from a journal has
     the defaults)."""
     limited = VariableSet(max_count=limits.max_variables, max_bytes=limits.max_variable_bytes)
-    for variable in variables.list():
+    for variable in variables.matching():
         limited.put(variable)
     return limited

@@ -9,8 +9,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from alc_mcp.domain.shared_state import incremented
 from alc_mcp.engine.storage import SharedStore
-from alc_mcp.store.shared import incremented
 
 _MISSING = object()
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from alc_mcp.domain.shared_state import NotANumber
 from alc_mcp.engine.errors import BridgeError
 from alc_mcp.engine.luaargs import Callback, as_text, lua_callback, lua_type_name
 from alc_mcp.engine.port import BridgeContext
-from alc_mcp.store.shared import NotANumber
 
 DEFAULT_NAMESPACE = "default"
 

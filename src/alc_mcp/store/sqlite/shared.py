@@ -10,8 +10,8 @@ from typing import Any
 
 import orjson
 
+from alc_mcp.domain.shared_state import incremented
 from alc_mcp.engine.storage import SharedStore
-from alc_mcp.store.shared import incremented
 from alc_mcp.store.sqlite import sql
 from alc_mcp.store.sqlite.database import Database, to_json_text
 

@@ -1,13 +1,16 @@
-"""``alc.state`` rules every ``SharedStore`` applies alike (``store.memory``,
-``store.sqlite.shared``): what ``incr`` computes and the error it raises."""
+"""The rule behind ``alc.state.incr``, kept apart from any store: the in-memory and the
+SQLite store must compute the same new value, and the engine must recognise the refusal
+whichever store raised it."""
 
 from __future__ import annotations
 
 from typing import Any
 
+__all__ = ["NotANumber", "incremented"]
+
 
 class NotANumber(ValueError):
-    pass
+    """``incr`` on a key whose value is not a number; the message names the key."""
 
 
 def incremented(key: str, found: bool, current: Any, delta: float, default: float) -> float:
