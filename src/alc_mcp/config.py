@@ -135,7 +135,7 @@ def _optional_positive_float(env: Mapping[str, str], name: str, default: float |
     text = env.get(name, "").strip().lower()
     if text in ("off", "none", "0"):
         return None
-    return _positive_float(env, name, default) if text else default
+    return _positive_float(env, name, 1.0) if text else default
 
 
 def _optional_positive_int(env: Mapping[str, str], name: str) -> int | None:

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry import metrics
+from opentelemetry.metrics import Counter
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ def _record(event: TelemetryEvent) -> None:
                     else meter.create_histogram(instrument_name, description=f"{measurement} of {event.name}")
                 )
                 _instruments[instrument_name] = instrument
-        if measurement == "count":
+        if isinstance(instrument, Counter):
             instrument.add(int(value), event.metadata)
         else:
             instrument.record(value, event.metadata)

@@ -441,8 +441,9 @@ class Runner:
             text, usage = self.source.answer(query, position, len(queries))
             assert self.session_id is not None
             reply = self.call(partial(self.service.feed, self.session_id, [Answer(query.id, text, usage)]))
-            if not isinstance(reply.result, Accepted):
-                return reply.result
+            result: FeedResult = reply.result
+            if not isinstance(result, Accepted):
+                return result
         raise SessionError(f"the pause still waits after all {len(queries)} of its queries were answered")
 
     def _observe(self, result: FeedResult) -> None:

@@ -49,10 +49,10 @@ class Effects:
         return value
 
     def wall_time(self) -> float:
-        return self.observe("time", time.time)
+        return float(self.observe("time", time.time))
 
     def cpu_clock(self) -> float:
-        return self.observe("clock", time.process_time)
+        return float(self.observe("clock", time.process_time))
 
     def random_seed(self) -> int:
-        return self.observe("seed", lambda: secrets.randbits(63))
+        return int(self.observe("seed", lambda: secrets.randbits(63)))

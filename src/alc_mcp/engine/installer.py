@@ -136,9 +136,10 @@ def _copy(source_dir: Path, destination: Path, origin: str, report: InstallRepor
 
 def _recorded_source(directory: Path) -> str | None:
     try:
-        return json.loads((directory / SOURCE_FILE).read_text(encoding="utf-8")).get("source")
+        source = json.loads((directory / SOURCE_FILE).read_text(encoding="utf-8")).get("source")
     except (OSError, ValueError, AttributeError):
         return None
+    return source if isinstance(source, str) else None
 
 
 def installed_source(directory: Path) -> dict[str, Any] | None:

@@ -392,9 +392,10 @@ class SessionRegistry:
         """A session id from an id or a name."""
         if key in self._sessions or key in self._dormant:
             return key
-        for entry in (*self._sessions.values(), *self._dormant.values()):
-            if entry.name == key:
-                return entry.id
+        named = [s.id for s in self._sessions.values() if s.name == key]
+        named += [d.id for d in self._dormant.values() if d.name == key]
+        if named:
+            return named[0]
         if self.store is not None:
             found = await self._stored(lambda s: s.resolve(key))
             if found is not None:
@@ -492,7 +493,7 @@ class SessionRegistry:
         dormant = self._dormant.get(session_id)
         if dormant is not None:
             return read(VariableOps(session_id, (await self._history(dormant)).variables))
-        if self.store is not None and await self._stored(lambda s: s.get_session(session_id)):
+        if self.store is not None and await self._stored(lambda s: s.get_session(session_id)) is not None:
             history = fold(await self._stored(lambda s: s.journal(session_id)))
             return read(VariableOps(session_id, history.variables))
         raise await self._not_found(session_id)

@@ -459,7 +459,9 @@ class Session:
             self.worker.cancel()
         self._send.close()
 
-    def snapshot(self, pending_filter: PendingFilter | None = None, include_history: bool = False) -> dict:
+    def snapshot(
+        self, pending_filter: PendingFilter | None = None, include_history: bool = False
+    ) -> dict[str, Any]:
         with self._lock:
             return build_snapshot(
                 self.id,

@@ -114,7 +114,8 @@ class LuaWorker:
         if item is _CANCEL:
             raise FatalError(self.monitor.fatal or CANCELLED)
         self.monitor.start_run()
-        return item
+        answers: list[str] = item
+        return answers
 
     def _main(self) -> None:
         try:
