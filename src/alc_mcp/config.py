@@ -26,6 +26,7 @@ DEFAULT_PROMPT_PREVIEW_CHARS = 200
 DEFAULT_HIBERNATE_AFTER_SECONDS = 600.0
 DEFAULT_MAX_LIVE_SESSIONS = 256
 DEFAULT_RETENTION_DAYS = 30.0
+DEFAULT_DB_BUSY_TIMEOUT_MS = 5_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,7 @@ class Config:
     retention_max_sessions: int | None = None
     durable: bool = True
     db_synchronous: str = "NORMAL"
+    db_busy_timeout_ms: int = DEFAULT_DB_BUSY_TIMEOUT_MS
 
     @property
     def db_path(self) -> Path:
@@ -99,6 +101,7 @@ class Config:
             retention_max_sessions=_optional_positive_int(env, "ALC_RETENTION_MAX_SESSIONS"),
             durable=env.get("ALC_DURABLE", "1").strip().lower() not in ("0", "false", "off", "no"),
             db_synchronous=_choice(env, "ALC_DB_SYNC", ("NORMAL", "FULL"), "NORMAL"),
+            db_busy_timeout_ms=_positive_int(env, "ALC_DB_BUSY_TIMEOUT_MS", DEFAULT_DB_BUSY_TIMEOUT_MS),
         )
 
 

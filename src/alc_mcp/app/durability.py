@@ -47,7 +47,9 @@ def open_durability(config: Config) -> Durability:
     if not config.durable:
         return Durability(path, reason="turned off by ALC_DURABLE=0")
     try:
-        store = SqliteStore(path, synchronous=config.db_synchronous)
+        store = SqliteStore(
+            path, synchronous=config.db_synchronous, busy_timeout_ms=config.db_busy_timeout_ms
+        )
     except StoreUnavailable as exc:
         print(
             f"alc-mcp: durability is OFF: {exc}. Sessions are kept in memory only and are lost when the "

@@ -159,6 +159,7 @@ class Session:
         #: A pause the store could not take: journaled together with its first answers.
         self._unsaved_pause: Asked | None = None
         self.final: FeedResult | None = None
+        self._cancelled_by_host = False
         self.worker = LuaWorker(
             program,
             self,
@@ -303,7 +304,8 @@ class Session:
         return Paused(request.queries)
 
     async def _finish(self, event: ScriptReturned | ScriptFailed | ScriptCancelled) -> FeedResult:
-        if self.replay is not None and self.replay.behind and not isinstance(event, ScriptReturned):
+        revival_stopped = not isinstance(event, ScriptReturned) and not self._cancelled_by_host
+        if self.replay is not None and self.replay.behind and revival_stopped:
             # The journal could not be replayed to where the session stopped (a limit,
             # a shutdown): that says nothing about the session, so nothing is recorded.
             self._finished.set()
@@ -434,6 +436,7 @@ class Session:
         """Cancel a paused session and return its final result."""
         if self.state.is_terminal:
             raise SessionFinished(f"session '{self.id}' has already finished ({self.state.phase})")
+        self._cancelled_by_host = True
         self.worker.cancel()
         return await self.next_event()
 
@@ -444,6 +447,7 @@ class Session:
 
     async def cancel_running(self) -> FeedResult:
         """Cancel a session another call is driving; that call sees the cancellation too."""
+        self._cancelled_by_host = True
         self.worker.cancel()
         with anyio.move_on_after(self._limits.max_run_seconds + self._limits.watchdog_grace_seconds):
             await self._finished.wait()

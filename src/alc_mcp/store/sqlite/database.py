@@ -47,12 +47,15 @@ def to_json_text(value: Any, what: str) -> str:
 class Database:
     """One open SQLite file: the shared connection, its lock, and its transactions."""
 
-    def __init__(self, path: Path, *, synchronous: str = "NORMAL") -> None:
+    def __init__(
+        self, path: Path, *, synchronous: str = "NORMAL", busy_timeout_ms: int = BUSY_TIMEOUT_MS
+    ) -> None:
         """Open (creating and migrating as needed) the database at ``path``.
 
         ``synchronous`` is SQLite's durability knob. In WAL mode ``NORMAL`` makes a commit
         survive a crash or SIGKILL of this process, but the last commits can be lost if
         the *machine* loses power; ``FULL`` fsyncs every commit and survives that too.
+        ``busy_timeout_ms`` is how long a write waits for another process's lock.
         """
         level = synchronous.upper()
         if level not in SYNCHRONOUS_LEVELS:
@@ -62,7 +65,7 @@ class Database:
         self.path = Path(path)
         self.synchronous = level
         self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = _open(self.path, level)
+        self._conn: sqlite3.Connection | None = _open(self.path, level, busy_timeout_ms)
 
     def close(self) -> None:
         """Close the connection; later calls raise ``StoreUnavailable``. Idempotent."""
@@ -123,12 +126,12 @@ def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
 # --- opening ----------------------------------------------------------------------------------
 
 
-def _open(path: Path, synchronous: str) -> sqlite3.Connection:
+def _open(path: Path, synchronous: str, busy_timeout_ms: int) -> sqlite3.Connection:
     """Connect, prove the file is a sound database, configure it and bring the schema up to date."""
     _check_location(path)
     try:
         conn = sqlite3.connect(
-            path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+            path, timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False
         )
     except sqlite3.Error as exc:
         raise StoreUnavailable(f"cannot open the session store {path}: {exc}") from exc
@@ -138,7 +141,7 @@ def _open(path: Path, synchronous: str) -> sqlite3.Connection:
             conn.execute(sql.JOURNAL_MODE_WAL).fetchone()  # stays "delete" on file systems without WAL
             conn.execute(sql.set_synchronous(synchronous))
             conn.execute(sql.FOREIGN_KEYS_ON)
-            conn.execute(sql.set_busy_timeout(BUSY_TIMEOUT_MS))
+            conn.execute(sql.set_busy_timeout(busy_timeout_ms))
             _migrate(conn, path)
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot set up the session store {path}: {exc}") from exc

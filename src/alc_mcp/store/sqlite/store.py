@@ -13,7 +13,7 @@ from types import TracebackType
 
 from alc_mcp.store.names import random_name
 from alc_mcp.store.sqlite import sql
-from alc_mcp.store.sqlite.database import Database
+from alc_mcp.store.sqlite.database import BUSY_TIMEOUT_MS, Database
 from alc_mcp.store.sqlite.history import SqliteHistory
 from alc_mcp.store.sqlite.sessions import SqliteSessions
 from alc_mcp.store.sqlite.shared import SqliteShared
@@ -29,6 +29,7 @@ class SqliteStore:
         path: Path,
         *,
         synchronous: str = "NORMAL",
+        busy_timeout_ms: int = BUSY_TIMEOUT_MS,
         names: Callable[[], str] = random_name,
     ) -> None:
         """Open (creating and migrating as needed) the database at ``path``.
@@ -36,7 +37,7 @@ class SqliteStore:
         ``synchronous`` is SQLite's durability knob (see ``Database``); ``names``
         generates candidate session names (tests pass a fixed sequence).
         """
-        self._db = Database(path, synchronous=synchronous)
+        self._db = Database(path, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms)
         self.sessions = SqliteSessions(self._db, names=names)
         self.history = SqliteHistory(self._db)
         self.shared = SqliteShared(self._db)
