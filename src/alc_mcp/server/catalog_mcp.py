@@ -85,13 +85,13 @@ def _strategy_prompt(name: str, meta: dict[str, Any]) -> Prompt:
 
 
 def strategy_instructions(name: str, meta: dict[str, Any], task: str, opts: str = "") -> str:
-    inputs = meta.get("inputs") if isinstance(meta.get("inputs"), dict) else {}
+    inputs = _table(meta, "inputs")
     knobs = [
         f"- {key} (default {spec.get('default')!r}): {spec.get('description', '')}"
         for key, spec in sorted(inputs.items())
         if key != "task" and isinstance(spec, dict)
     ]
-    paper = meta.get("paper") if isinstance(meta.get("paper"), dict) else {}
+    paper = _table(meta, "paper")
     lines = [
         f'Use the alc-mcp strategy "{name}" ({meta.get("description", "")}) on this task:',
         "",
@@ -117,3 +117,9 @@ def strategy_instructions(name: str, meta: dict[str, Any], task: str, opts: str 
             f"Technique: {paper.get('title')} ({paper.get('authors', '')}, {paper.get('year', '')}).",
         ]
     return "\n".join(lines)
+
+
+def _table(meta: dict[str, Any], key: str) -> dict[str, Any]:
+    """``meta[key]`` if it is a table, else empty: meta comes from third-party Lua."""
+    value = meta.get(key)
+    return value if isinstance(value, dict) else {}
