@@ -16,6 +16,7 @@ from alc_mcp.domain.journal import (
     Logged,
     Noted,
     Observed,
+    ObservedBatch,
     ProgressSet,
     StatRecorded,
     VarChanged,
@@ -38,6 +39,7 @@ START = Program(
 EVENTS: list[JournalEvent] = [
     Observed("seed", None, 123456789),
     Observed("state", "counter", {"n": [1, 2, 3]}),
+    ObservedBatch((Observed("clock", None, 0.25), Observed("state.get", "ns\x00k", {"v": None}))),
     Asked(
         (
             LlmQuery("q-0", "first prompt"),

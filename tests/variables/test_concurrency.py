@@ -13,7 +13,7 @@ import anyio
 import orjson
 import pytest
 
-from alc_mcp.domain.journal import Answered, Asked, Observed, VarChanged
+from alc_mcp.domain.journal import Answered, Asked, Observed, ObservedBatch, VarChanged
 from tests.conftest import Host
 from tests.durable.support import serve, wait_until
 from tests.variables.support import RUNNING, config_for, journal, variables
@@ -146,6 +146,15 @@ async def race(host: Host, session_id: str, step: int) -> tuple[dict[str, Any] |
     return outcome["set"], outcome["continue"]
 
 
+def expanded(entries: list[Any]) -> list[tuple[Any, Any]]:
+    """(entry, event) in journal order, a batch of observed values as its items."""
+    events = []
+    for entry in entries:
+        items = entry.event.items if isinstance(entry.event, ObservedBatch) else (entry.event,)
+        events += [(entry, item) for item in items]
+    return events
+
+
 def check_journal(entries: list[Any], acknowledged: dict[int, int], seen: list[int]) -> None:
     """Walk the journal: host changes only while paused, each acknowledged one exactly
     once with its version, and every read after an answer sees the latest change."""
@@ -153,8 +162,7 @@ def check_journal(entries: list[Any], acknowledged: dict[int, int], seen: list[i
     paused = False
     reads: list[int] = []
     host_changes: list[tuple[int, int]] = []
-    for entry in entries:
-        event = entry.event
+    for entry, event in expanded(entries):
         if isinstance(event, Asked):
             paused = True
         elif isinstance(event, Answered):

@@ -36,6 +36,7 @@ __all__ = [
     "Logged",
     "Noted",
     "Observed",
+    "ObservedBatch",
     "ProgressSet",
     "QueryContent",
     "StatRecorded",
@@ -73,6 +74,14 @@ class Observed:
     kind: str
     key: str | None
     value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedBatch:
+    """The values of one stretch of a run, in the order the script saw them: one journal
+    row however many clock reads a loop makes."""
+
+    items: tuple[Observed, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +135,7 @@ JournalEvent = (
     | Asked
     | Answered
     | Observed
+    | ObservedBatch
     | Logged
     | ProgressSet
     | StatRecorded
@@ -150,6 +160,7 @@ _KINDS: dict[type[JournalEvent], str] = {
     Asked: "ask",
     Answered: "answer",
     Observed: "observe",
+    ObservedBatch: "observe_batch",
     Logged: "log",
     ProgressSet: "progress",
     StatRecorded: "stat",
@@ -195,7 +206,20 @@ def encode_event(event: JournalEvent) -> tuple[str, dict[str, Any]]:
                 "completion_tokens": event.usage.completion_tokens,
             }
         return kind, {"query_id": event.query_id, "response": event.response, "usage": usage}
+    if isinstance(event, ObservedBatch):
+        return kind, {"runs": _runs(event.items)}
     return kind, {name: getattr(event, name) for name in event.__slots__}
+
+
+def _runs(items: Sequence[Observed]) -> list[list[Any]]:
+    """``[[kind, key, [values…]], …]``: consecutive reads of one thing share their label."""
+    runs: list[list[Any]] = []
+    for item in items:
+        if runs and runs[-1][0] == item.kind and runs[-1][1] == item.key:
+            runs[-1][2].append(item.value)
+        else:
+            runs.append([item.kind, item.key, [item.value]])
+    return runs
 
 
 def decode_event(kind: str, data: dict[str, Any]) -> JournalEvent:
@@ -207,6 +231,10 @@ def decode_event(kind: str, data: dict[str, Any]) -> JournalEvent:
             data["query_id"],
             data["response"],
             TokenUsage(usage.get("prompt_tokens"), usage.get("completion_tokens")) if usage else None,
+        )
+    if kind == "observe_batch":
+        return ObservedBatch(
+            tuple(Observed(k, key, value) for k, key, values in data["runs"] for value in values)
         )
     for cls, name in _KINDS.items():
         if name == kind:
@@ -314,6 +342,8 @@ def _apply(history: History, entry: JournalEntry) -> None:
             metrics.on_resumed(at)
     elif isinstance(event, Observed):
         history.observed.append(event)
+    elif isinstance(event, ObservedBatch):
+        history.observed.extend(event.items)
     elif isinstance(event, Logged):
         metrics.push_log(LogEntry(ts=at, level=event.level, source=event.source, message=event.message))
     elif isinstance(event, ProgressSet):

@@ -11,6 +11,7 @@ later awaited write.
 from __future__ import annotations
 
 import contextlib
+import functools
 import queue
 import sys
 import threading
@@ -23,7 +24,7 @@ import anyio
 import anyio.from_thread
 from anyio.lowlevel import current_token
 
-from alc_mcp.domain.journal import Finished, JournalEvent
+from alc_mcp.domain.journal import Finished, JournalEvent, Observed, ObservedBatch
 from alc_mcp.engine.clock import now_ms
 from alc_mcp.engine.storage import SessionStore
 
@@ -52,6 +53,23 @@ async def wait_future(future: Future[T]) -> T:
 
 
 _STOP = object()
+
+#: Observed values held before they are written anyway (see ``SessionRecorder``).
+OBSERVED_BATCH = 10_000
+
+#: Observations that only read the world. One that changed it (an alc.state write, a
+#: variable change) is written at once, so a crash cannot make a replay apply it twice.
+_READS = frozenset({"time", "clock", "seed", "math.seed", "state.get", "state.keys", "state.has"})
+
+
+_READS = _READS | {"vars.get", "vars.info", "vars.has", "vars.list", "vars.get_many"}
+
+
+@functools.cache
+def _is_read(kind: str) -> bool:
+    while kind.startswith("fork."):
+        kind = kind.removeprefix("fork.")
+    return kind in _READS
 
 
 class JournalWriter:
@@ -95,7 +113,12 @@ class SessionRecorder:
 
     A write nobody waits for (a log line, an observed value) can still fail; it is
     counted here, so the session can say its journal is incomplete (a replay of it may
-    diverge) instead of the failure going unnoticed."""
+    diverge) instead of the failure going unnoticed.
+
+    Observed values (clock reads, seeds, state reads) arrive in runs, one per call: they
+    are held and written as one ``ObservedBatch`` when anything else is journaled or
+    ``OBSERVED_BATCH`` of them have piled up, so a loop reading the clock costs a row per
+    stretch, not a row per read, and the journal keeps the exact order of events."""
 
     def __init__(self, session_id: str, store: SessionStore | None, writer: JournalWriter | None) -> None:
         self.session_id = session_id
@@ -103,6 +126,9 @@ class SessionRecorder:
         self._writer = writer
         self.lost_writes = 0
         self._last_error: str | None = None
+        self._observed: list[Observed] = []
+        self._observed_at = 0
+        self._lock = threading.Lock()  # the session thread, fork children and the loop record
 
     @property
     def enabled(self) -> bool:
@@ -120,11 +146,29 @@ class SessionRecorder:
 
     def record(self, event: JournalEvent, at: int | None = None) -> None:
         """Queue an event (ordered before any later write); returns at once."""
-        if self._store is not None and self._writer is not None:
-            future = self._writer.submit(
-                partial(self._store.append, self.session_id, [(at or now_ms(), event)])
-            )
-            future.add_done_callback(self._check_written)
+        if self._store is None:
+            return
+        with self._lock:
+            if isinstance(event, Observed) and _is_read(event.kind):
+                if not self._observed:
+                    self._observed_at = at or now_ms()
+                self._observed.append(event)
+                if len(self._observed) >= OBSERVED_BATCH:
+                    self._submit_observed()
+                return
+            self._submit_observed()
+            self._submit([(at or now_ms(), event)])
+
+    def _submit_observed(self) -> None:
+        """Queue the held observed values as one event (the caller holds the lock)."""
+        if self._observed:
+            batch, self._observed = ObservedBatch(tuple(self._observed)), []
+            self._submit([(self._observed_at, batch)])
+
+    def _submit(self, entries: list[tuple[int, JournalEvent]]) -> None:
+        assert self._store is not None and self._writer is not None
+        future = self._writer.submit(partial(self._store.append, self.session_id, entries))
+        future.add_done_callback(self._check_written)
 
     def _check_written(self, future: Future[Any]) -> None:
         exc = future.exception()
@@ -144,6 +188,8 @@ class SessionRecorder:
         caller, who decides whether it may go on without the write."""
         if self._store is not None and self._writer is not None:
             entries = [(at or now_ms(), event) for event in events]
+            with self._lock:
+                self._submit_observed()
             await self._writer.call(partial(self._write, entries, summary))
 
     def _write(self, entries: list[tuple[int, JournalEvent]], summary: dict[str, Any]) -> None:
