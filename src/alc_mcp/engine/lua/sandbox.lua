@@ -316,6 +316,7 @@ os = {
   end,
   clock = function() return host_clock() end,
   date = function(fmt, t)
+    if raw_type(fmt) == "string" then charge(#fmt) end
     return raw_date(fmt, t or host_time())
   end,
   difftime = raw_os.difftime,
@@ -388,10 +389,15 @@ local function finish(ok, ...)
   rethrow((...))
 end
 
--- Returns the first result, charged by its length.
+-- Returns the first result (a string), charged by its length.
 local function finish_string(ok, r)
   if not ok then rethrow(r) end
-  if raw_type(r) == "string" then charge_bytes(#r) end
+  local units = #r // bytes_per_instruction
+  if units > 0 then
+    pending = pending + units
+    unchecked = unchecked + units
+    if pending >= check_every or unchecked >= check_every then report() end
+  end
   return r
 end
 
@@ -445,8 +451,7 @@ do
 
   string.rep = function(...)
     local s, n, sep = ...
-    local k = tointeger(n)
-    if k and k > 1 and s == "" and (sep == nil or sep == "") then
+    if s == "" and (sep == nil or sep == "") and tointeger(n) then
       -- "" whatever the count; C would still loop k times copying nothing.
       return finish(raw_pcall(c_rep, s, 1, sep))
     end
@@ -599,21 +604,38 @@ do
     return expo, factor
   end
 
+  -- Per pattern: { exponent, factor, anchored, no specials }.
   local cache, cached = {}, 0
-  local function worst_case(p, starts, subject)
+  local function entry_of(p)
     local entry = cache[p]
     if entry == nil then
       if cached >= 256 then cache, cached = {}, 0 end
       local expo, factor = analyse(p)
-      entry = { expo, factor }
+      entry = { expo, factor, s_byte(p, 1) == 94, not s_find(p, SPECIALS) }
       cache[p] = entry
       cached = cached + 1
     end
-    return starts * entry[2] * subject ^ entry[1]
+    return entry
   end
 
-  -- Subject, pattern and init as the C functions would take them, or nil when an
-  -- argument is bad (the C function is then called to report it).
+  -- Worst-case steps of a search over n start positions (n = subject length + 1).
+  local function worst_case(p, n)
+    local entry = entry_of(p)
+    if entry[3] then return entry[2] * n ^ entry[1] end
+    return entry[2] * n ^ (entry[1] + 1)
+  end
+
+  -- Returns all results; `cost` steps count towards the next clock check.
+  local function worked(cost, ok, ...)
+    if not ok then rethrow((...)) end
+    if fatal then trip(fatal) end
+    unchecked = unchecked + cost
+    if unchecked >= check_every then report() end
+    return ...
+  end
+
+  -- Subject, pattern, init and start positions as the C functions would take them, or
+  -- nil when an argument is bad (the C function is then called to report it).
   local function texts(s, p, init)
     local ts, tp = raw_type(s), raw_type(p)
     if (ts ~= "string" and ts ~= "number") or (tp ~= "string" and tp ~= "number") then return nil end
@@ -629,57 +651,90 @@ do
     return s, p, i, subject
   end
 
-  string.find = function(...)
+  -- Each function has a fast path for the common call (two strings, no init) and a
+  -- general one (numbers as strings, init, or bad arguments the C function reports).
+  local function find_general(...)
     local s, p, i, subject = texts(...)
     if s == nil then return finish(raw_pcall(c_find, ...)) end
     local plain = raw_select(4, ...)
-    if plain or not s_find(p, SPECIALS) then
+    if plain or entry_of(p)[4] then
       local cost = subject * (#p + 1)
-      if cost <= pattern_safe_steps then return finish_work(cost, raw_pcall(c_find, ...)) end
+      if cost <= pattern_safe_steps then return worked(cost, raw_pcall(c_find, ...)) end
       return finish(raw_pcall(lua_find, s, p, i, true))
     end
-    local cost = worst_case(p, s_byte(p, 1) == 94 and 1 or subject, subject)
-    if cost <= pattern_safe_steps then return finish_work(cost, raw_pcall(c_find, ...)) end
+    local cost = worst_case(p, subject)
+    if cost <= pattern_safe_steps then return worked(cost, raw_pcall(c_find, ...)) end
     return finish(raw_pcall(lua_find, s, p, i, false))
   end
 
-  string.match = function(...)
+  string.find = function(...)
+    local s, p, init, plain = ...
+    if init == nil and raw_type(s) == "string" and raw_type(p) == "string" then
+      local n = #s + 1
+      local entry = entry_of(p)
+      local cost
+      if plain or entry[4] then
+        cost = n * (#p + 1)
+      elseif entry[3] then
+        cost = entry[2] * n ^ entry[1]
+      else
+        cost = entry[2] * n ^ (entry[1] + 1)
+      end
+      if cost <= pattern_safe_steps then return worked(cost, raw_pcall(c_find, s, p, nil, plain)) end
+    end
+    return find_general(...)
+  end
+
+  local function match_general(...)
     local s, p, i, subject = texts(...)
     if s == nil then return finish(raw_pcall(c_match, ...)) end
-    local cost = worst_case(p, s_byte(p, 1) == 94 and 1 or subject, subject)
-    if cost <= pattern_safe_steps then return finish_work(cost, raw_pcall(c_match, ...)) end
+    local cost = worst_case(p, subject)
+    if cost <= pattern_safe_steps then return worked(cost, raw_pcall(c_match, ...)) end
     return finish(raw_pcall(lua_match, s, p, i))
+  end
+
+  string.match = function(...)
+    local s, p, init = ...
+    if init == nil and raw_type(s) == "string" and raw_type(p) == "string" then
+      local cost = worst_case(p, #s + 1)
+      if cost <= pattern_safe_steps then return worked(cost, raw_pcall(c_match, s, p)) end
+    end
+    return match_general(...)
   end
 
   string.gmatch = function(...)
     local s, p, i, subject = texts(...)
     if s == nil then return finish(raw_pcall(c_gmatch, ...)) end
-    local cost = worst_case(p, subject, subject)
-    if cost <= pattern_safe_steps then return finish_work(cost, raw_pcall(c_gmatch, ...)) end
+    -- gmatch treats '^' as a plain character: every start position is tried.
+    local entry = entry_of(p)
+    local cost = entry[2] * subject ^ (entry[1] + 1)
+    if cost <= pattern_safe_steps then return worked(cost, raw_pcall(c_gmatch, ...)) end
     return finish(raw_pcall(lua_gmatch, s, p, i))
+  end
+
+  local function c_gsub_done(cost, ok, r, count)
+    if not ok then rethrow(r) end
+    -- gsub always returns a string today; do not rely on it for the charge.
+    charge(raw_type(r) == "string" and #r // bytes_per_instruction or 0, cost)
+    return r, count
   end
 
   string.gsub = function(...)
     local src, p, repl, max_n = ...
-    local s, pat, _, subject = texts(src, p)
     local tr = raw_type(repl)
+    local s, pat, _, subject = texts(src, p)
     local n = max_n
     if max_n ~= nil then n = tointeger(max_n) end
     if s == nil or (max_n ~= nil and n == nil)
       or (tr ~= "string" and tr ~= "number" and tr ~= "table" and tr ~= "function") then
       return finish(raw_pcall(c_gsub, ...))
     end
-    local cost = worst_case(pat, s_byte(pat, 1) == 94 and 1 or subject, subject)
-    if cost <= pattern_safe_steps then
-      local ok, r, count = raw_pcall(c_gsub, ...)
-      if not ok then rethrow(r) end
-      charge(#r // bytes_per_instruction, cost)
-      return r, count
-    end
-    local ok, r, count, changed = raw_pcall(lua_gsub, s, pat, repl, n)
+    local cost = worst_case(pat, subject)
+    if cost <= pattern_safe_steps then return c_gsub_done(cost, raw_pcall(c_gsub, ...)) end
+    -- Like C, an unchanged subject comes back as the string it was converted to.
+    local ok, r, count = raw_pcall(lua_gsub, s, pat, repl, n)
     if not ok then rethrow(r) end
     charge_bytes(#r)
-    if not changed then return src, count end
     return r, count
   end
 end
