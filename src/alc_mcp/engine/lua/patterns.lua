@@ -6,14 +6,15 @@
 -- stop it like any other loop.
 --
 -- Arguments: deps, a table of raw functions captured before the sandbox replaced
--- them (byte, sub, find, gsub, char, concat, unpack, tostring, type, error) and
--- `fail(message)`, which raises a pattern error at the caller's line the way
--- luaL_error would. Returns {find, match, gmatch, gsub}, taking already-checked
+-- them (byte, sub, find, gsub, char, concat, unpack, tostring, type), `fail(message)`,
+-- which raises a pattern error at the caller's line the way luaL_error would, and
+-- `charge(units, work)` (optional), which charges C work to the limits. Returns {find, match, gmatch, gsub}, taking already-checked
 -- arguments (strings and integers).
 local deps = ...
 local byte, sub, c_find, c_gsub = deps.byte, deps.sub, deps.find, deps.gsub
 local char, concat, unpack = deps.char, deps.concat, deps.unpack
 local tostring, type, fail = deps.tostring, deps.type, deps.fail
+local charge = deps.charge or function() end
 
 local MAXCCALLS = 200
 local MAXCAPTURES = 32
@@ -127,9 +128,18 @@ local function match_balance(ms, s, p)
   return nil
 end
 
+-- The greedy run is measured by the C matcher (an anchored "^class*" is linear) and
+-- charged; only the backtracking over it costs Lua steps.
 local function max_expand(ms, s, p, ep)
-  local i = 0
-  while single_match(ms, s + i, p, ep) do i = i + 1 end
+  local runs = ms.runs
+  local run = runs[p]
+  if run == nil then
+    run = "^" .. sub(ms.pat, p, ep - 1) .. "*"
+    runs[p] = run
+  end
+  local _, last = c_find(ms.src, run, s)
+  local i = last - s + 1
+  charge(i // 2, i)
   while i >= 0 do
     local res = do_match(ms, s + i, ep + 1)
     if res then return res end
@@ -275,7 +285,7 @@ end
 local function new_state(src, pat, pstart)
   return {
     src = src, slen = #src, pat = pat, plen = #pat, pstart = pstart,
-    level = 0, depth = MAXCCALLS, cinit = {}, clen = {},
+    level = 0, depth = MAXCCALLS, cinit = {}, clen = {}, runs = {},
   }
 end
 

@@ -532,6 +532,7 @@ do
   local lua_patterns = settings.patterns({
     byte = s_byte, sub = s_sub, find = s_find, gsub = s_gsub, char = s_char,
     concat = concat, unpack = unpack, tostring = raw_tostring, type = raw_type, fail = fail,
+    charge = charge,
   })
   local lua_find, lua_match, lua_gmatch, lua_gsub =
     lua_patterns.find, lua_patterns.match, lua_patterns.gmatch, lua_patterns.gsub
