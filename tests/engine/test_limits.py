@@ -9,7 +9,7 @@ import anyio
 import pytest
 from mcp import Client
 
-from alc_mcp.config import Config, Limits
+from alc_mcp.config import Config, ConfigError, Limits
 from alc_mcp.engine.sandbox import LimitMonitor
 from alc_mcp.server.app import build_server
 from tests.conftest import Host
@@ -195,6 +195,14 @@ async def test_cpu_time_limit(tmp_path: Path) -> None:
     assert reply["status"] == "error"
     assert reply["error"].startswith("cpu time limit exceeded")
     assert "ALC_MAX_CPU_SECONDS=0.3" in reply["error"]
+
+
+def test_the_cpu_limit_comes_from_the_environment() -> None:
+    assert Config.from_env({}).limits.max_cpu_seconds == 10.0
+    assert Config.from_env({"ALC_MAX_CPU_SECONDS": "2.5"}).limits.max_cpu_seconds == 2.5
+    assert Limits(max_cpu_seconds=2.5).to_json()["ALC_MAX_CPU_SECONDS"] == 2.5
+    with pytest.raises(ConfigError, match="ALC_MAX_CPU_SECONDS"):
+        Config.from_env({"ALC_MAX_CPU_SECONDS": "0"})
 
 
 def test_the_cpu_budget_is_per_run_between_pauses() -> None:
