@@ -19,6 +19,7 @@ class ConfigError(ValueError):
 DEFAULT_MAX_MEMORY_MB = 256
 DEFAULT_MAX_INSTRUCTIONS = 500_000_000
 DEFAULT_MAX_RUN_SECONDS = 60.0
+DEFAULT_MAX_CPU_SECONDS = 10.0
 DEFAULT_MAX_VARIABLES = 1000
 DEFAULT_MAX_VARIABLE_BYTES = 1024 * 1024
 DEFAULT_IDLE_TTL_SECONDS = 3 * 3600.0
@@ -36,6 +37,7 @@ class Limits:
     max_memory_mb: int = DEFAULT_MAX_MEMORY_MB
     max_instructions: int = DEFAULT_MAX_INSTRUCTIONS
     max_run_seconds: float = DEFAULT_MAX_RUN_SECONDS
+    max_cpu_seconds: float = DEFAULT_MAX_CPU_SECONDS
     max_variables: int = DEFAULT_MAX_VARIABLES
     max_variable_bytes: int = DEFAULT_MAX_VARIABLE_BYTES
     #: Extra seconds the event loop waits past ALC_MAX_RUN_SECONDS before it gives up on
@@ -47,6 +49,7 @@ class Limits:
             "ALC_MAX_MEMORY_MB": self.max_memory_mb,
             "ALC_MAX_INSTRUCTIONS": self.max_instructions,
             "ALC_MAX_RUN_SECONDS": self.max_run_seconds,
+            "ALC_MAX_CPU_SECONDS": self.max_cpu_seconds,
             "ALC_MAX_VARIABLES": self.max_variables,
             "ALC_MAX_VARIABLE_BYTES": self.max_variable_bytes,
         }
@@ -84,6 +87,7 @@ class Config:
             max_memory_mb=_positive_int(env, "ALC_MAX_MEMORY_MB", DEFAULT_MAX_MEMORY_MB),
             max_instructions=_positive_int(env, "ALC_MAX_INSTRUCTIONS", DEFAULT_MAX_INSTRUCTIONS),
             max_run_seconds=_positive_float(env, "ALC_MAX_RUN_SECONDS", DEFAULT_MAX_RUN_SECONDS),
+            max_cpu_seconds=_positive_float(env, "ALC_MAX_CPU_SECONDS", DEFAULT_MAX_CPU_SECONDS),
             max_variables=_positive_int(env, "ALC_MAX_VARIABLES", DEFAULT_MAX_VARIABLES),
             max_variable_bytes=_positive_int(env, "ALC_MAX_VARIABLE_BYTES", DEFAULT_MAX_VARIABLE_BYTES),
         )

@@ -9,7 +9,8 @@ import anyio
 import pytest
 from mcp import Client
 
-from alc_mcp.config import Config, Limits
+from alc_mcp.config import Config, ConfigError, Limits
+from alc_mcp.engine.sandbox import LimitMonitor
 from alc_mcp.server.app import build_server
 from tests.conftest import Host
 
@@ -117,3 +118,163 @@ async def test_a_runaway_session_leaves_the_others_serving(host: Host, bomb: str
     assert seen_running, "alc_status never answered while the runaway script was running"
     done = await host.ok("alc_continue", session_id=paused["session_id"], response="yes")
     assert done == {**done, "status": "completed", "result": "yes"}
+
+
+# --- limits that cannot be dodged ----------------------------------------------------------
+
+#: Scripts that once ran until the wall clock: a limit error caught in a loop, or little
+#: Lua doing heavy builtin work the instruction hook cannot see.
+DODGES = {
+    "coroutine.resume in a loop": (
+        "while true do local co = coroutine.create(function() while true do end end) coroutine.resume(co) end"
+    ),
+    "a tripped coroutine resumed again": (
+        "local co = coroutine.create(function() while true do end end)\n"
+        "while true do local ok = coroutine.resume(co) ok = coroutine.resume(co) end"
+    ),
+    "coroutine.wrap under pcall in a loop": (
+        "while true do pcall(coroutine.wrap(function() while true do end end)) end"
+    ),
+    "pcall inside a coroutine inside pcall": (
+        "while true do pcall(function()\n"
+        "  local co = coroutine.create(function()\n"
+        "    while true do pcall(function() while true do end end) end\n"
+        "  end)\n"
+        "  while true do coroutine.resume(co) end\n"
+        "end) end"
+    ),
+    "a load reader that loops": "while true do load(function() while true do end end) end",
+    "a looping to-be-closed handler": (
+        "while true do pcall(function()\n"
+        "  local x <close> = setmetatable({}, {__close = function() while true do end end})\n"
+        "  while true do end\n"
+        "end) end"
+    ),
+    "string.rep of 8 MiB per iteration": (
+        "local n = 0 while true do n = n + #string.rep('x', 8 * 1024 * 1024) end"
+    ),
+    "an empty string.rep repeated a trillion times": "while true do string.rep('', 1e12) end",
+    "a big table.concat per iteration": (
+        "local t = {} for i = 1, 1000 do t[i] = string.rep('y', 8192) end\n"
+        "while true do local s = table.concat(t) end"
+    ),
+    "string.format with huge widths": (
+        "local f = string.rep('%99d', 10000) local args = {} for i = 1, 10000 do args[i] = i end\n"
+        "while true do local s = string.format(f, table.unpack(args)) end"
+    ),
+    "a catastrophic string.find": "local s = string.rep('a', 100000) while true do s:find('.-.-.-b') end",
+    "a catastrophic string.gsub": "local s = string.rep(' ', 200000) .. 'x' return s:gsub('%s+$', '')",
+    "a catastrophic string.match under pcall": (
+        "local s = string.rep('a', 5000) while true do pcall(string.match, s, '(a*)*b') end"
+    ),
+    "a catastrophic plain find": (
+        "local s = string.rep('a', 1000000) local p = string.rep('a', 100000) .. 'b'\n"
+        "while true do s:find(p, 1, true) end"
+    ),
+}
+
+LIMIT_VARIABLES = ("ALC_MAX_INSTRUCTIONS", "ALC_MAX_CPU_SECONDS", "ALC_MAX_MEMORY_MB")
+
+
+@pytest.mark.parametrize("code", DODGES.values(), ids=DODGES.keys())
+async def test_limits_cannot_be_dodged(host: Host, code: str) -> None:
+    reply = await host.run(code)
+    assert reply["status"] == "error", reply
+    assert "limit exceeded" in reply["error"]
+    assert any(name in reply["error"] for name in LIMIT_VARIABLES), reply["error"]
+    assert "ALC_MAX_RUN_SECONDS" not in reply["error"]  # not the wall clock
+
+
+async def test_cpu_time_limit(tmp_path: Path) -> None:
+    # A string doubled once per instruction: the instruction budget never runs out.
+    config = Config(home=tmp_path, limits=Limits(max_instructions=10**15, max_cpu_seconds=0.3))
+    async with Client(build_server(config)) as client:
+        reply = await Host(client).run(
+            "local s = string.rep('x', 4 * 1024 * 1024) while true do local t = s .. s end"
+        )
+    assert reply["status"] == "error"
+    assert reply["error"].startswith("cpu time limit exceeded")
+    assert "ALC_MAX_CPU_SECONDS=0.3" in reply["error"]
+
+
+def test_the_cpu_limit_comes_from_the_environment() -> None:
+    assert Config.from_env({}).limits.max_cpu_seconds == 10.0
+    assert Config.from_env({"ALC_MAX_CPU_SECONDS": "2.5"}).limits.max_cpu_seconds == 2.5
+    assert Limits(max_cpu_seconds=2.5).to_json()["ALC_MAX_CPU_SECONDS"] == 2.5
+    with pytest.raises(ConfigError, match="ALC_MAX_CPU_SECONDS"):
+        Config.from_env({"ALC_MAX_CPU_SECONDS": "0"})
+
+
+def test_the_cpu_budget_is_per_run_between_pauses() -> None:
+    cpu = [0.0]
+    monitor = LimitMonitor(Limits(max_instructions=10**15, max_cpu_seconds=1.0), cpu_clock=lambda: cpu[0])
+    for _ in range(3):  # three runs of 0.6 s each: 1.8 s in all, never 1 s in one run
+        monitor.start_run()
+        cpu[0] += 0.6
+        assert monitor.check(1000) is None
+    cpu[0] += 0.5
+    message = monitor.check(1000)
+    assert message is not None
+    assert message.decode().startswith("cpu time limit exceeded")
+    assert monitor.check(0) == message  # sticky
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        DODGES["coroutine.resume in a loop"],
+        DODGES["string.rep of 8 MiB per iteration"],
+        DODGES["a catastrophic string.find"],
+    ],
+    ids=["coroutines", "string.rep", "string.find"],
+)
+async def test_another_session_answers_while_one_burns(host: Host, code: str) -> None:
+    paused = await host.run("local a = alc.llm('first?') local b = alc.llm('second?') return a .. b")
+    assert paused["status"] == "needs_response"
+    outcome: dict[str, object] = {}
+
+    async def burn() -> None:
+        outcome["bomb"] = await host.run(code)
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(burn)
+        await anyio.sleep(0.05)
+        step = await host.ok("alc_continue", session_id=paused["session_id"], response="1")
+        assert step["status"] == "needs_response"
+        done = await host.ok("alc_continue", session_id=paused["session_id"], response="2")
+        assert done == {**done, "status": "completed", "result": "12"}
+    assert outcome["bomb"]["status"] == "error"  # type: ignore[index]
+
+
+GOOD_BUILTIN_USE = {
+    "gsub callback asks the LLM": (
+        "return (string.gsub('a b', '%a', function(c) return alc.llm('say ' .. c) end))",
+        "x x",
+    ),
+    "gsub callback in the Lua matcher asks the LLM": (
+        "local s = string.rep(' ', 3000) .. 'a' "
+        "return (#s:gsub('(%s*)(%a)$', function(_, c) return alc.llm('say ' .. c) end))",
+        1,
+    ),
+    "trimming a long text": (
+        "local s = '  ' .. string.rep('word ', 2000) .. '  ' return #s:match('^%s*(.-)%s*$')",
+        9999,
+    ),
+    "errors keep the script's line": (
+        "local ok, e = pcall(function()\n local x = string.rep(nil, 2)\n end) return e",
+        "alc_run:2: bad argument #1 to 'rep' (string expected, got nil)",
+    ),
+    "pattern errors keep the script's line": (
+        "local ok, e = pcall(function()\n local r = ('x'):rep(10):find('x%')\n end) return e",
+        "alc_run:2: malformed pattern (ends with '%')",
+    ),
+}
+
+
+@pytest.mark.parametrize(("code", "expected"), GOOD_BUILTIN_USE.values(), ids=GOOD_BUILTIN_USE.keys())
+async def test_charged_builtins_keep_working(host: Host, code: str, expected: object) -> None:
+    reply = await host.run(code)
+    while reply["status"] == "needs_response":
+        reply = await host.ok("alc_continue", session_id=reply["session_id"], response="x")
+    assert reply["status"] == "completed", reply
+    assert reply["result"] == expected

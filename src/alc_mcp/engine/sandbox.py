@@ -19,20 +19,38 @@ from lupa import lua54
 from alc_mcp.config import Limits
 from alc_mcp.engine.luajson import LuaNull
 
-#: Instructions between two hook calls: small enough to stop a loop promptly, large
-#: enough that the Python call it costs is lost in the noise.
-HOOK_EVERY = 10_000
+#: Instructions between two runs of the Lua hook. Lua 5.4 pays for a count hook on
+#: every instruction whatever the count, so a small count costs little; it bounds how
+#: long one stretch of heavy instructions (``..`` or ``==`` on huge strings) can go
+#: unchecked.
+HOOK_EVERY = 1_000
+
+#: The Lua hook calls Python (``LimitMonitor.check``) once this many instructions or
+#: charged units have gathered, or sooner when the process CPU clock has moved on by
+#: ``CLOCK_QUANTUM`` seconds or a garbage collection cycle has finished.
+CHECK_EVERY = 100_000
+CLOCK_QUANTUM = 0.005
+
+#: Builtins (string.rep, table.concat, gsub, ...) do work the instruction hook cannot
+#: see; they are charged one instruction per this many bytes they read or produce.
+BYTES_PER_INSTRUCTION = 2
+
+#: A pattern call whose worst case (subject length x pattern complexity) is above this
+#: many steps runs in the sandbox's Lua matcher, where the hook counts every step.
+PATTERN_SAFE_STEPS = 1 << 23
 
 SANDBOX_SOURCE = resources.files("alc_mcp.engine").joinpath("lua/sandbox.lua").read_bytes()
+PATTERNS_SOURCE = resources.files("alc_mcp.engine").joinpath("lua/patterns.lua").read_bytes()
 
 OUT_OF_MEMORY = "not enough memory"
 
 #: Chunk name of the bootstrap; traceback lines that mention it are sandbox plumbing,
 #: not the user's code, and are dropped from error messages.
 SANDBOX_CHUNK = "=[alc sandbox]"
+PATTERNS_CHUNK = "=[alc patterns]"
 
 
-_PLUMBING = ("[alc sandbox]", "[alc require]", "raw_xpcall")
+_PLUMBING = ("[alc sandbox]", "[alc patterns]", "[alc require]", "raw_xpcall")
 
 
 def clean_traceback(message: str) -> str:
@@ -75,6 +93,14 @@ def time_limit_message(limits: Limits) -> str:
     )
 
 
+def cpu_limit_message(limits: Limits) -> str:
+    return (
+        f"cpu time limit exceeded: the script used more than {limits.max_cpu_seconds:g} s of CPU "
+        f"without pausing for an LLM answer (ALC_MAX_CPU_SECONDS={limits.max_cpu_seconds:g}); "
+        "raise ALC_MAX_CPU_SECONDS to allow more"
+    )
+
+
 def instruction_limit_message(limits: Limits) -> str:
     return (
         f"instruction limit exceeded: the script ran more than {limits.max_instructions} Lua instructions "
@@ -85,32 +111,39 @@ def instruction_limit_message(limits: Limits) -> str:
 
 @dataclass(slots=True)
 class LimitMonitor:
-    """Counts instructions and wall time of the current run (the stretch between two
-    pauses) and holds the sticky reason the run must stop, if any.
+    """Counts instructions, CPU time and wall time of the current run (the stretch
+    between two pauses) and holds the sticky reason the run must stop, if any.
 
-    ``check`` runs on the session thread from the Lua hook; ``stop`` may be called
-    from any thread (a plain attribute store is atomic under the GIL).
+    ``start_run`` and ``check`` run on the session thread (``check`` from the Lua hook,
+    with the instructions and charged builtin work gathered since the last call);
+    ``cpu_clock`` must measure that thread's own CPU time. ``stop`` may be called from
+    any thread (a plain attribute store is atomic under the GIL).
     """
 
     limits: Limits
     clock: Callable[[], float] = time.monotonic
+    cpu_clock: Callable[[], float] = time.thread_time
     fatal: str | None = None
     instructions: int = 0
     deadline: float = field(default=0.0)
+    cpu_deadline: float = field(default=0.0)
 
     def start_run(self) -> None:
         self.instructions = 0
         self.deadline = self.clock() + self.limits.max_run_seconds
+        self.cpu_deadline = self.cpu_clock() + self.limits.max_cpu_seconds
 
     def stop(self, reason: str) -> None:
         if self.fatal is None:
             self.fatal = reason
 
-    def check(self) -> bytes | None:
+    def check(self, units: int = HOOK_EVERY) -> bytes | None:
         if self.fatal is None:
-            self.instructions += HOOK_EVERY
+            self.instructions += units
             if self.instructions > self.limits.max_instructions:
                 self.fatal = instruction_limit_message(self.limits)
+            elif self.cpu_clock() > self.cpu_deadline:
+                self.fatal = cpu_limit_message(self.limits)
             elif self.clock() > self.deadline:
                 self.fatal = time_limit_message(self.limits)
         return None if self.fatal is None else self.fatal.encode()
@@ -128,7 +161,7 @@ class LimitMonitor:
 class SandboxHost:
     """The Python callbacks the bootstrap captures before it hides everything else."""
 
-    check: Callable[[], bytes | None]
+    check: Callable[[int], bytes | None]
     log: Callable[[bytes, bytes, bytes], None]
     write: Callable[[bytes, bytes], None]
     random_seed: Callable[[], int]
@@ -148,5 +181,15 @@ def install_sandbox(runtime: lua54.LuaRuntime, host: SandboxHost) -> Any:
             b"os_clock": host.os_clock,
         }
     )
+    settings = runtime.table_from(
+        {
+            b"hook_every": HOOK_EVERY,
+            b"check_every": CHECK_EVERY,
+            b"clock_quantum": CLOCK_QUANTUM,
+            b"bytes_per_instruction": BYTES_PER_INSTRUCTION,
+            b"pattern_safe_steps": PATTERN_SAFE_STEPS,
+            b"patterns": runtime.compile(PATTERNS_SOURCE, name=PATTERNS_CHUNK),
+        }
+    )
     bootstrap = runtime.compile(SANDBOX_SOURCE, name=SANDBOX_CHUNK)
-    return bootstrap(table, HOOK_EVERY)
+    return bootstrap(table, settings)

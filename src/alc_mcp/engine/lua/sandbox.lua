@@ -2,55 +2,110 @@
 -- is still present. It keeps what it needs in locals, then removes or replaces every
 -- global that could reach the filesystem, the process or Python.
 --
--- Arguments: host (a table of Python callbacks) and hook_every (instructions between
--- two limit checks). Returns a table of functions the Python engine drives.
-local host, hook_every = ...
+-- Arguments: host (a table of Python callbacks) and settings (hook_every,
+-- check_every, clock_quantum, bytes_per_instruction, pattern_safe_steps and patterns,
+-- the compiled Lua matcher). Returns a table of functions the Python engine drives.
+local host, settings = ...
+local hook_every, check_every = settings.hook_every, settings.check_every
+local clock_quantum, bytes_per_instruction = settings.clock_quantum, settings.bytes_per_instruction
+local pattern_safe_steps = settings.pattern_safe_steps
 
 local sethook, traceback, raw_metatable = debug.sethook, debug.traceback, debug.getmetatable
+local getinfo = debug.getinfo
 local raw_pcall, raw_xpcall, raw_error = pcall, xpcall, error
 local raw_type, raw_tostring, raw_select = type, tostring, select
 local raw_setmetatable, raw_getmetatable, raw_rawget = setmetatable, getmetatable, rawget
+local raw_rawlen, tointeger = rawlen, math.tointeger
 local raw_load = load
 local co_create, co_resume, co_close = coroutine.create, coroutine.resume, coroutine.close
-local pack, concat, sort = table.pack, table.concat, table.sort
+local pack, concat, sort, raw_unpack = table.pack, table.concat, table.sort, table.unpack
 local raw_next, raw_rawget_t = next, rawget
 local host_check, host_log, host_write, host_seed = host.check, host.log, host.write, host.random_seed
 local host_time, host_clock = host.os_time, host.os_clock
 local raw_os = os
+-- The process CPU clock (C clock()): cheap enough for every hook run, and never
+-- slower than this thread's own CPU time, which the host measures.
+local raw_clock = os.clock
 
 local OUT_OF_MEMORY = "not enough memory"
 
--- Sticky once a limit trips or the session is cancelled: from then on every guard
--- re-raises it, so neither pcall nor a coroutine can swallow it.
+-- Sticky once a limit trips or the session is cancelled: from then on every hook run
+-- and every guard re-raises it, so neither pcall nor a coroutine can swallow it.
 local fatal = nil
 
-local hook
-hook = function()
-  local msg = fatal or host_check()
-  if msg then
-    fatal = msg
-    -- Check on every instruction from now on, so an error handler cannot keep going.
-    sethook(hook, "", 1)
-    raw_error(msg, 0)
-  end
-end
+-- Work done since the host last checked the limits: instructions the hook saw plus
+-- units charged for builtins (``pending``), and the worst-case steps of C calls that
+-- were not charged as instructions (``unchecked``).
+local pending, unchecked = 0, 0
+local last_clock = raw_clock()
+local poked = false -- a garbage collection cycle ended: check at the next instruction
 
+local hook
+
+-- Raise the limit error; from now on the hook runs on every instruction of this
+-- coroutine (and at its next run in any other), so nothing can keep going.
 local function trip(msg)
   fatal = msg
   sethook(hook, "", 1)
   raw_error(msg, 0)
 end
 
--- Re-raise a tripped limit (or an out-of-memory error) that a protected call caught.
-local function guard(ok, ...)
-  if not ok then
-    if fatal then raw_error(fatal, 0) end
-    if (...) == OUT_OF_MEMORY then trip(OUT_OF_MEMORY) end
+local function report()
+  local units = pending
+  pending, unchecked = 0, 0
+  last_clock = raw_clock()
+  local msg = host_check(units)
+  if msg then trip(msg) end
+end
+
+hook = function()
+  if fatal then trip(fatal) end
+  pending = pending + hook_every
+  if poked then
+    poked = false
+    sethook(hook, "", hook_every)
+    report()
+  elseif pending >= check_every or raw_clock() - last_clock >= clock_quantum then
+    report()
   end
+end
+
+-- Charge a builtin's work: `units` instructions against the budget, and `work` steps
+-- (default: units) towards the next check of the CPU and wall clocks.
+local function charge(units, work)
+  if fatal then trip(fatal) end
+  pending = pending + units
+  unchecked = unchecked + (work or units)
+  if pending >= check_every or unchecked >= check_every then report() end
+end
+
+local function charge_bytes(n)
+  charge(n // bytes_per_instruction)
+end
+
+-- Every garbage collection cycle runs this finalizer (and leaves a new one for the
+-- next cycle). Big allocations drive cycles, so work the hook cannot see because it
+-- happens inside one instruction (`..` on huge strings, a builtin making big strings)
+-- is checked at the next instruction. Finalizers run with hooks off: this one only
+-- sets flags.
+local sentinel_mt = {}
+sentinel_mt.__gc = function()
+  poked = true
+  sethook(hook, "", 1)
+  raw_setmetatable({}, sentinel_mt)
+end
+raw_setmetatable({}, sentinel_mt)
+
+-- Re-raise a tripped limit (or an out-of-memory error) that a protected call caught;
+-- a limit that tripped inside a call that returned normally is raised too.
+local function guard(ok, ...)
+  if fatal then trip(fatal) end
+  if not ok and (...) == OUT_OF_MEMORY then trip(OUT_OF_MEMORY) end
   return ok, ...
 end
 
 pcall = function(f, ...)
+  if fatal then trip(fatal) end
   return guard(raw_pcall(f, ...))
 end
 
@@ -58,6 +113,7 @@ end
 -- hook that is inside the hook, where hooks are off. A looping handler could then
 -- never be stopped, so once a limit has tripped the user's handler is not called.
 xpcall = function(f, handler, ...)
+  if fatal then trip(fatal) end
   local function guarded(e)
     if fatal then return fatal end
     return handler(e)
@@ -76,16 +132,18 @@ coroutine.create = function(f)
 end
 
 coroutine.resume = function(co, ...)
+  if fatal then trip(fatal) end
   return guard(co_resume(co, ...))
 end
 
 coroutine.close = function(co)
+  if fatal then trip(fatal) end
   return guard(co_close(co))
 end
 
 local function wrap_result(co, ok, ...)
+  if fatal then trip(fatal) end
   if ok then return ... end
-  if fatal then raw_error(fatal, 0) end
   local err = ...
   if err == OUT_OF_MEMORY then trip(OUT_OF_MEMORY) end
   co_close(co)
@@ -96,6 +154,7 @@ end
 coroutine.wrap = function(f)
   local co = arm(co_create(f))
   return function(...)
+    if fatal then trip(fatal) end
     return wrap_result(co, co_resume(co, ...))
   end
 end
@@ -153,12 +212,21 @@ setmetatable = function(t, mt)
   return raw_setmetatable(t, mt)
 end
 
--- Text chunks only: binary chunks can break the VM's memory safety.
+-- Text chunks only: binary chunks can break the VM's memory safety. Compiling costs
+-- in proportion to the source, and a reader function runs inside load's own
+-- protected call, so a limit that trips there is raised again here.
+local function loaded(fn, ...)
+  if fatal then trip(fatal) end
+  return fn, ...
+end
+
 load = function(chunk, chunkname, _mode, ...)
+  if fatal then trip(fatal) end
+  if raw_type(chunk) == "string" then charge_bytes(#chunk) end
   if raw_select("#", ...) > 0 then
-    return raw_load(chunk, chunkname, "t", (...))
+    return loaded(raw_load(chunk, chunkname, "t", (...)))
   end
-  return raw_load(chunk, chunkname, "t")
+  return loaded(raw_load(chunk, chunkname, "t"))
 end
 
 local function unavailable(name, why)
@@ -248,6 +316,7 @@ os = {
   end,
   clock = function() return host_clock() end,
   date = function(fmt, t)
+    if raw_type(fmt) == "string" then charge(#fmt) end
     return raw_date(fmt, t or host_time())
   end,
   difftime = raw_os.difftime,
@@ -274,6 +343,402 @@ math.randomseed = function(...)
   raw_randomseed(...)
 end
 raw_randomseed(host_seed())
+
+-- Builtins whose work the instruction hook cannot see, because it happens inside one
+-- C call: each is charged for what it produces or walks (one instruction per
+-- bytes_per_instruction bytes, one per element), so a loop that makes a big string
+-- per iteration runs out of instructions as fast as one that computes in Lua.
+--
+-- A wrapper calls the C function under pcall so that its errors still read as if the
+-- script had called it: luaL_error names the calling line, which would be this file.
+local OWN_SOURCE = { ["=[alc sandbox]"] = true, ["=[alc patterns]"] = true }
+local OWN_PREFIX = "[alc sandbox]:"
+local s_byte, s_sub, s_find, s_gsub = string.byte, string.sub, string.find, string.gsub
+local s_char = string.char
+
+-- The position luaL_error would give: the first frame that is not sandbox code (a C
+-- frame called from sandbox code is the sandbox's own pcall, and is skipped too).
+local function user_where()
+  local level = 3
+  while true do
+    local info = getinfo(level, "Sl")
+    if info == nil then return "" end
+    if not OWN_SOURCE[info.source] then
+      local outer = info.what == "C" and getinfo(level + 1, "S")
+      if not (outer and OWN_SOURCE[outer.source]) then
+        if info.currentline > 0 then return info.short_src .. ":" .. info.currentline .. ": " end
+        return ""
+      end
+    end
+    level = level + 1
+  end
+end
+
+local function rethrow(e)
+  if fatal then trip(fatal) end
+  if e == OUT_OF_MEMORY then trip(OUT_OF_MEMORY) end
+  if raw_type(e) == "string" and s_find(e, OWN_PREFIX, 1, true) == 1 then
+    local colon = s_find(e, ": ", #OWN_PREFIX + 1, true)
+    if colon then raw_error(user_where() .. s_sub(e, colon + 2), 0) end
+  end
+  raw_error(e, 0)
+end
+
+local function finish(ok, ...)
+  if ok then return ... end
+  rethrow((...))
+end
+
+-- Returns the first result (a string), charged by its length.
+local function finish_string(ok, r)
+  if not ok then rethrow(r) end
+  local units = #r // bytes_per_instruction
+  if units > 0 then
+    pending = pending + units
+    unchecked = unchecked + units
+    if pending >= check_every or unchecked >= check_every then report() end
+  end
+  return r
+end
+
+-- Returns all results, charged one instruction each.
+local function finish_counted(ok, ...)
+  if not ok then rethrow((...)) end
+  charge(raw_select("#", ...))
+  return ...
+end
+
+-- Returns all results; `work` steps count towards the next clock check.
+local function finish_work(work, ok, ...)
+  if not ok then rethrow((...)) end
+  charge(0, work)
+  return ...
+end
+
+local function start_index(init, len)
+  if init > 0 then return init end
+  if init == 0 or init < -len then return 1 end
+  return len + init + 1
+end
+
+do
+  local rep, format, upper, lower, reverse = string.rep, string.format, string.upper, string.lower, string.reverse
+  local find, match, gmatch, gsub = string.find, string.match, string.gmatch, string.gsub
+  local insert, remove, move, unpack = table.insert, table.remove, table.move, table.unpack
+  local len, codepoint, char = utf8.len, utf8.codepoint, utf8.char
+
+  -- Called under pcall, a C function would report errors with no line and as '?';
+  -- called from these one-line Lua functions it names itself and this file's line,
+  -- which rethrow replaces with the script's.
+  local function c_rep(...) return rep(...) end
+  local function c_format(...) return format(...) end
+  local function c_upper(...) return upper(...) end
+  local function c_lower(...) return lower(...) end
+  local function c_reverse(...) return reverse(...) end
+  local function c_find(...) return find(...) end
+  local function c_match(...) return match(...) end
+  local function c_gmatch(...) return gmatch(...) end
+  local function c_gsub(...) return gsub(...) end
+  local function c_insert(...) return insert(...) end
+  local function c_remove(...) return remove(...) end
+  local function c_move(...) return move(...) end
+  local function c_unpack(...) return unpack(...) end
+  local function c_concat(...) return concat(...) end
+  local function c_sort(...) return sort(...) end
+  local function c_len(...) return len(...) end
+  local function c_codepoint(...) return codepoint(...) end
+  local function c_char(...) return char(...) end
+
+  string.rep = function(...)
+    local s, n, sep = ...
+    if s == "" and (sep == nil or sep == "") and tointeger(n) then
+      -- "" whatever the count; C would still loop k times copying nothing.
+      return finish(raw_pcall(c_rep, s, 1, sep))
+    end
+    return finish_string(raw_pcall(c_rep, ...))
+  end
+  string.format = function(...) return finish_string(raw_pcall(c_format, ...)) end
+  string.upper = function(...) return finish_string(raw_pcall(c_upper, ...)) end
+  string.lower = function(...) return finish_string(raw_pcall(c_lower, ...)) end
+  string.reverse = function(...) return finish_string(raw_pcall(c_reverse, ...)) end
+  utf8.char = function(...) return finish_string(raw_pcall(c_char, ...)) end
+  utf8.codepoint = function(...) return finish_counted(raw_pcall(c_codepoint, ...)) end
+  table.unpack = function(...) return finish_counted(raw_pcall(c_unpack, ...)) end
+
+  utf8.len = function(...)
+    local s = ...
+    if raw_type(s) == "string" then charge_bytes(#s) end
+    return finish(raw_pcall(c_len, ...))
+  end
+
+  -- Elements walked by table.concat, table.move: j - i + 1 when both are known.
+  local function span(t, i, j)
+    if raw_type(t) ~= "table" then return 0 end
+    i = i == nil and 1 or tointeger(i)
+    j = j == nil and raw_rawlen(t) or tointeger(j)
+    if i == nil or j == nil or j < i then return 0 end
+    return j - i + 1
+  end
+
+  table.concat = function(...)
+    local t, _, i, j = ...
+    local r = finish(raw_pcall(c_concat, ...))
+    charge(#r // bytes_per_instruction + span(t, i, j))
+    return r
+  end
+
+  table.move = function(...)
+    local a1, f, e = ...
+    charge(span(a1, f, e))
+    return finish(raw_pcall(c_move, ...))
+  end
+
+  -- Inserting or removing at a position shifts the elements after it.
+  table.insert = function(...)
+    if raw_select("#", ...) == 3 then
+      local t = ...
+      if raw_type(t) == "table" then charge(raw_rawlen(t)) end
+    end
+    return finish(raw_pcall(c_insert, ...))
+  end
+
+  table.remove = function(...)
+    if raw_select("#", ...) >= 2 then
+      local t = ...
+      if raw_type(t) == "table" then charge(raw_rawlen(t)) end
+    end
+    return finish(raw_pcall(c_remove, ...))
+  end
+
+  table.sort = function(...)
+    local t = ...
+    if raw_type(t) == "table" then
+      local n = raw_rawlen(t)
+      local depth = 1
+      while (1 << depth) < n do depth = depth + 1 end
+      charge(n * depth)
+    end
+    return finish(raw_pcall(c_sort, ...))
+  end
+
+  -- Pattern matching. The C matcher backtracks without bound (".-.-.-b" on a long
+  -- subject takes hours) and cannot be interrupted, so each call is costed first:
+  -- about starts x complexity x L^expanding quantifiers, for a subject of L bytes.
+  -- A call that is cheap in the worst case runs in C; any other runs in the Lua
+  -- matcher (patterns.lua), where every step is an instruction the hook counts.
+  local function fail(message)
+    raw_error(user_where() .. message, 0)
+  end
+  local lua_patterns = settings.patterns({
+    byte = s_byte, sub = s_sub, find = s_find, gsub = s_gsub, char = s_char,
+    concat = concat, unpack = unpack, tostring = raw_tostring, type = raw_type, fail = fail,
+    charge = charge,
+  })
+  local lua_find, lua_match, lua_gmatch, lua_gsub =
+    lua_patterns.find, lua_patterns.match, lua_patterns.gmatch, lua_patterns.gsub
+
+  local SPECIALS = "[%^%$%*%+%?%.%(%[%%%-]"
+  local CLOSE = 41
+
+  -- Index after a [set] starting at i, or nil if malformed.
+  local function skip_set(p, i, n)
+    i = i + 1
+    if s_byte(p, i) == 94 then i = i + 1 end
+    repeat
+      if i > n then return nil end
+      local c = s_byte(p, i)
+      i = i + 1
+      if c == 37 and i <= n then i = i + 1 end
+    until s_byte(p, i) == 93
+    return i + 1
+  end
+
+  -- (exponent, factor): the worst case of one match attempt is about
+  -- factor x L^exponent steps. Each * + - counts one in the exponent unless only
+  -- capture closes follow it (it then matches at once); %b and back-references too.
+  local function analyse(p)
+    local n = #p
+    local expo, factor = 0, n + 1
+    local i = 1
+    if s_byte(p, 1) == 94 then i = 2 end
+    while i <= n do
+      local c = s_byte(p, i)
+      local item_end = nil
+      if c == 40 or c == CLOSE then
+        i = i + 1
+      elseif c == 37 then
+        local d = s_byte(p, i + 1)
+        if d == nil then return 99, factor end
+        if d == 98 then
+          expo = expo + 1
+          i = i + 4
+        elseif d == 102 then
+          i = skip_set(p, i + 2, n)
+          if i == nil then return 99, factor end
+        elseif d >= 48 and d <= 57 then
+          expo = expo + 1
+          i = i + 2
+        else
+          item_end = i + 2
+        end
+      elseif c == 91 then
+        item_end = skip_set(p, i, n)
+        if item_end == nil then return 99, factor end
+      else
+        item_end = i + 1
+      end
+      if item_end then
+        local q = s_byte(p, item_end)
+        if q == 42 or q == 43 or q == 45 then
+          local k = item_end + 1
+          while s_byte(p, k) == CLOSE do k = k + 1 end
+          if k <= n then expo = expo + 1 end
+          i = item_end + 1
+        elseif q == 63 then
+          factor = factor * 2
+          i = item_end + 1
+        else
+          i = item_end
+        end
+      end
+    end
+    return expo, factor
+  end
+
+  -- Per pattern: { exponent, factor, anchored, no specials }.
+  local cache, cached = {}, 0
+  local function entry_of(p)
+    local entry = cache[p]
+    if entry == nil then
+      if cached >= 256 then cache, cached = {}, 0 end
+      local expo, factor = analyse(p)
+      entry = { expo, factor, s_byte(p, 1) == 94, not s_find(p, SPECIALS) }
+      cache[p] = entry
+      cached = cached + 1
+    end
+    return entry
+  end
+
+  -- Worst-case steps of a search over n start positions (n = subject length + 1).
+  local function worst_case(p, n)
+    local entry = entry_of(p)
+    if entry[3] then return entry[2] * n ^ entry[1] end
+    return entry[2] * n ^ (entry[1] + 1)
+  end
+
+  -- Returns all results; `cost` steps count towards the next clock check.
+  local function worked(cost, ok, ...)
+    if not ok then rethrow((...)) end
+    if fatal then trip(fatal) end
+    unchecked = unchecked + cost
+    if unchecked >= check_every then report() end
+    return ...
+  end
+
+  -- Subject, pattern, init and start positions as the C functions would take them, or
+  -- nil when an argument is bad (the C function is then called to report it).
+  local function texts(s, p, init)
+    local ts, tp = raw_type(s), raw_type(p)
+    if (ts ~= "string" and ts ~= "number") or (tp ~= "string" and tp ~= "number") then return nil end
+    local i = 1
+    if init ~= nil then
+      i = tointeger(init)
+      if i == nil then return nil end
+    end
+    s, p = raw_tostring(s), raw_tostring(p)
+    local from = start_index(i, #s)
+    local subject = #s - from + 2 -- start positions from init, the empty end included
+    if subject < 1 then subject = 1 end
+    return s, p, i, subject
+  end
+
+  -- Each function has a fast path for the common call (two strings, no init) and a
+  -- general one (numbers as strings, init, or bad arguments the C function reports).
+  local function find_general(...)
+    local s, p, i, subject = texts(...)
+    if s == nil then return finish(raw_pcall(c_find, ...)) end
+    local plain = raw_select(4, ...)
+    if plain or entry_of(p)[4] then
+      local cost = subject * (#p + 1)
+      if cost <= pattern_safe_steps then return worked(cost, raw_pcall(c_find, ...)) end
+      return finish(raw_pcall(lua_find, s, p, i, true))
+    end
+    local cost = worst_case(p, subject)
+    if cost <= pattern_safe_steps then return worked(cost, raw_pcall(c_find, ...)) end
+    return finish(raw_pcall(lua_find, s, p, i, false))
+  end
+
+  string.find = function(...)
+    local s, p, init, plain = ...
+    if init == nil and raw_type(s) == "string" and raw_type(p) == "string" then
+      local n = #s + 1
+      local entry = entry_of(p)
+      local cost
+      if plain or entry[4] then
+        cost = n * (#p + 1)
+      elseif entry[3] then
+        cost = entry[2] * n ^ entry[1]
+      else
+        cost = entry[2] * n ^ (entry[1] + 1)
+      end
+      if cost <= pattern_safe_steps then return worked(cost, raw_pcall(c_find, s, p, nil, plain)) end
+    end
+    return find_general(...)
+  end
+
+  local function match_general(...)
+    local s, p, i, subject = texts(...)
+    if s == nil then return finish(raw_pcall(c_match, ...)) end
+    local cost = worst_case(p, subject)
+    if cost <= pattern_safe_steps then return worked(cost, raw_pcall(c_match, ...)) end
+    return finish(raw_pcall(lua_match, s, p, i))
+  end
+
+  string.match = function(...)
+    local s, p, init = ...
+    if init == nil and raw_type(s) == "string" and raw_type(p) == "string" then
+      local cost = worst_case(p, #s + 1)
+      if cost <= pattern_safe_steps then return worked(cost, raw_pcall(c_match, s, p)) end
+    end
+    return match_general(...)
+  end
+
+  string.gmatch = function(...)
+    local s, p, i, subject = texts(...)
+    if s == nil then return finish(raw_pcall(c_gmatch, ...)) end
+    -- gmatch treats '^' as a plain character: every start position is tried.
+    local entry = entry_of(p)
+    local cost = entry[2] * subject ^ (entry[1] + 1)
+    if cost <= pattern_safe_steps then return worked(cost, raw_pcall(c_gmatch, ...)) end
+    return finish(raw_pcall(lua_gmatch, s, p, i))
+  end
+
+  local function c_gsub_done(cost, ok, r, count)
+    if not ok then rethrow(r) end
+    -- gsub always returns a string today; do not rely on it for the charge.
+    charge(raw_type(r) == "string" and #r // bytes_per_instruction or 0, cost)
+    return r, count
+  end
+
+  string.gsub = function(...)
+    local src, p, repl, max_n = ...
+    local tr = raw_type(repl)
+    local s, pat, _, subject = texts(src, p)
+    local n = max_n
+    if max_n ~= nil then n = tointeger(max_n) end
+    if s == nil or (max_n ~= nil and n == nil)
+      or (tr ~= "string" and tr ~= "number" and tr ~= "table" and tr ~= "function") then
+      return finish(raw_pcall(c_gsub, ...))
+    end
+    local cost = worst_case(pat, subject)
+    if cost <= pattern_safe_steps then return c_gsub_done(cost, raw_pcall(c_gsub, ...)) end
+    -- Like C, an unchanged subject comes back as the string it was converted to.
+    local ok, r, count = raw_pcall(lua_gsub, s, pat, repl, n)
+    if not ok then rethrow(r) end
+    charge_bytes(#r)
+    return r, count
+  end
+end
 
 -- Packages: no C modules, no filesystem searchers; package loaders are added by the
 -- engine through package.preload / package.searchers.
@@ -307,7 +772,7 @@ local function handler(e)
   return traceback(describe(e), 2)
 end
 
-local unpack = table.unpack
+local unpack = raw_unpack
 local api = {}
 
 -- Python callbacks return (true, ...) on success, (false, message) for an ordinary
@@ -317,6 +782,7 @@ local api = {}
 function api.wrap(f)
   return function(...)
     local r = pack(f(...))
+    if fatal then trip(fatal) end
     if r[1] then return unpack(r, 2, r.n) end
     if r[1] == nil then trip(r[2]) end
     raw_error(r[2], 2)
