@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 
 from alc_mcp import __version__
 from alc_mcp.config import Config, ConfigError
@@ -57,8 +58,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from alc_mcp.server.app import build_server
 
+    http = getattr(args, "http", False)
+    if http and config.code_roots is None:
+        config = replace(config, code_roots=())  # over HTTP, code_file only where ALC_CODE_ROOTS says
     server = build_server(config)
-    if getattr(args, "http", False):
+    if http:
         server.run("streamable-http", host=args.host, port=args.port)
     else:
         server.run("stdio")

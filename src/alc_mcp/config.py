@@ -62,6 +62,9 @@ class Config:
     retention_max_sessions: int | None = None
     durable: bool = True
     db_synchronous: str = "NORMAL"
+    #: Directories ``alc_run``'s ``code_file`` may read (ALC_CODE_ROOTS). None: the
+    #: current directory and ``home``; an empty tuple: none (HTTP without ALC_CODE_ROOTS).
+    code_roots: tuple[Path, ...] | None = None
 
     @property
     def db_path(self) -> Path:
@@ -96,7 +99,16 @@ class Config:
             retention_max_sessions=_optional_positive_int(env, "ALC_RETENTION_MAX_SESSIONS"),
             durable=env.get("ALC_DURABLE", "1").strip().lower() not in ("0", "false", "off", "no"),
             db_synchronous=_choice(env, "ALC_DB_SYNC", ("NORMAL", "FULL"), "NORMAL"),
+            code_roots=_paths(env, "ALC_CODE_ROOTS"),
         )
+
+
+def _paths(env: Mapping[str, str], name: str) -> tuple[Path, ...] | None:
+    """An ``os.pathsep``-separated list of directories, absolute; None when unset or blank."""
+    text = env.get(name, "").strip()
+    if not text:
+        return None
+    return tuple(Path(p.strip()).expanduser().absolute() for p in text.split(os.pathsep) if p.strip())
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:

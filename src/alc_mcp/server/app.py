@@ -24,6 +24,7 @@ from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 from alc_mcp import __version__
+from alc_mcp.app.code_files import CodeFileError, code_roots, read_code_file
 from alc_mcp.config import Config
 from alc_mcp.domain.feed_result import feed_result_json
 from alc_mcp.domain.jsonfmt import dumps_compact, dumps_pretty
@@ -93,7 +94,7 @@ def build_server(config: Config | None = None, *, runtime: Runtime | None = None
         ctx: Any = Field(default=None, description="JSON value passed to Lua as the global `ctx`."),
         vars: dict[str, Any] | None = VARS_PRESET,
     ) -> str:
-        program = replace(_program(code, code_file, ctx), vars=vars)
+        program = replace(_program(code, code_file, ctx, code_roots(config)), vars=vars)
         session_id, result = await registry.start(program)
         return dumps_compact(feed_result_json(result, session_id))
 
@@ -284,17 +285,15 @@ def build_server(config: Config | None = None, *, runtime: Runtime | None = None
     return server
 
 
-def _program(code: str | None, code_file: str | None, ctx: Any) -> Program:
+def _program(code: str | None, code_file: str | None, ctx: Any, roots: tuple[Path, ...]) -> Program:
     if code is not None and code_file is not None:
         raise ToolError("Provide either `code` or `code_file`, not both.")
     if code is None and code_file is None:
         raise ToolError("Either `code` or `code_file` must be provided.")
     if code_file is not None:
-        path = Path(code_file).expanduser()
         try:
-            source = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ToolError(f"Failed to read {code_file}: {exc}") from None
-        return Program(source, f"@{path.name}", ctx)
+            return Program(*read_code_file(code_file, roots), ctx)
+        except CodeFileError as exc:
+            raise ToolError(str(exc)) from None
     assert code is not None
     return Program(code, "=alc_run", ctx)

@@ -8,6 +8,7 @@ from typing import Any
 from lupa import lua54
 
 from alc_mcp import __version__
+from alc_mcp.app.code_files import code_roots
 from alc_mcp.config import Config
 from alc_mcp.engine.packages import PackageResolver
 from alc_mcp.server.durability import Durability
@@ -35,6 +36,11 @@ def server_info(
             "ALC_RETENTION_DAYS": config.retention_days,
         },
         "durability": durability.to_json(),
-        "paths": {"home": str(config.home), "packages": str(config.home / "packages"), "types": str(types)},
+        "paths": {
+            "home": str(config.home),
+            "packages": str(config.home / "packages"),
+            "types": str(types),
+            "ALC_CODE_ROOTS": [str(root) for root in code_roots(config)],
+        },
         "search_paths": [root.to_json() for root in resolver.roots],
     }

@@ -1,0 +1,1 @@
+"""The use cases of alc-mcp, shared by the MCP server and the terminal."""
