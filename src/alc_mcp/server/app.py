@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 
 from alc_mcp import __version__
 from alc_mcp.app.code_files import CodeFileError, code_roots, read_code_file
+from alc_mcp.app.strategy_inputs import advice_meta, check_required_inputs
 from alc_mcp.config import Config
 from alc_mcp.domain.feed_result import feed_result_json
 from alc_mcp.domain.jsonfmt import dumps_compact, dumps_pretty
@@ -119,7 +120,10 @@ def build_server(config: Config | None = None, *, runtime: Runtime | None = None
             ) from None
         except PackageError as exc:
             raise ToolError(str(exc)) from None
-        program = replace(advice_program(strategy, advice_ctx(task, opts)), vars=vars)
+        ctx = advice_ctx(task, opts)
+        with caller_mistakes():
+            check_required_inputs(strategy, await advice_meta(catalog, strategy), ctx)
+        program = replace(advice_program(strategy, ctx), vars=vars)
         session_id, result = await registry.start(program, strategy=strategy)
         return dumps_compact(feed_result_json(result, session_id))
 

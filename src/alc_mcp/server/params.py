@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field, ValidatorFunctionWrapHandler, WrapValidator
 
+from alc_mcp.app.strategy_inputs import MissingInputError
 from alc_mcp.domain.pending_filter import PendingFilterError
 from alc_mcp.domain.state import FeedError
 from alc_mcp.domain.variables import VariableError
@@ -22,7 +23,14 @@ def caller_mistakes(prefix: str = "") -> Iterator[None]:
     becomes a tool error (``isError: true``) whose text says what to do."""
     try:
         yield
-    except (SessionError, FeedError, PackageError, PendingFilterError, VariableError) as exc:
+    except (
+        SessionError,
+        FeedError,
+        PackageError,
+        PendingFilterError,
+        VariableError,
+        MissingInputError,
+    ) as exc:
         raise ToolError(f"{prefix}{exc}") from None
 
 
