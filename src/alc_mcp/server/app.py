@@ -38,7 +38,7 @@ from alc_mcp.engine.session import Answer, SessionError
 from alc_mcp.engine.worker import Program
 from alc_mcp.runtime import Runtime, advice_ctx, advice_program, open_runtime
 from alc_mcp.server import texts
-from alc_mcp.server.arguments import StrictArgumentsServer
+from alc_mcp.server.base import AlcMCPServer
 from alc_mcp.server.catalog_mcp import register_prompts, register_resources, types_path
 from alc_mcp.server.info import server_info
 from alc_mcp.server.params import VARS_PRESET, OptionalText, caller_mistakes, text_param
@@ -83,9 +83,7 @@ def build_server(config: Config | None = None, *, runtime: Runtime | None = None
                 runtime.close()
                 tasks.cancel_scope.cancel()
 
-    server = StrictArgumentsServer(
-        "alc-mcp", version=__version__, instructions=texts.INSTRUCTIONS, lifespan=lifespan
-    )
+    server = AlcMCPServer("alc-mcp", version=__version__, instructions=texts.INSTRUCTIONS, lifespan=lifespan)
     local = ToolAnnotations(open_world_hint=False)
     read_only = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.server.mcpserver.prompts.base import Prompt
 
-from alc_mcp.domain.jsonfmt import dumps_pretty
+from alc_mcp.domain.jsonfmt import dumps_compact, dumps_pretty
 from alc_mcp.engine.catalog import PackageCatalog
 from alc_mcp.engine.packages import PackageError
 from alc_mcp.engine.scratch import ScratchError
@@ -49,7 +49,7 @@ def register_resources(server: MCPServer, catalog: PackageCatalog) -> None:
         try:
             return catalog.resolver.find(name).source.decode("utf-8", "replace")
         except PackageError as exc:
-            raise ResourceError(f"no strategy '{name}': {exc}") from None
+            raise ResourceNotFoundError(f"no strategy '{name}': {exc}") from None
 
     @server.resource(
         "alc://strategies/{name}/meta",
@@ -60,8 +60,11 @@ def register_resources(server: MCPServer, catalog: PackageCatalog) -> None:
     async def strategy_meta(name: str) -> str:
         try:
             catalog.resolver.find(name)
+        except PackageError as exc:
+            raise ResourceNotFoundError(f"no strategy '{name}': {exc}") from None
+        try:
             return dumps_pretty(await catalog.read_meta(name))
-        except (PackageError, ScratchError) as exc:
+        except ScratchError as exc:
             raise ResourceError(f"cannot read the meta of '{name}': {exc}") from None
 
 
@@ -93,7 +96,7 @@ def _strategy_prompt(name: str, meta: dict[str, Any]) -> Prompt:
 def strategy_instructions(name: str, meta: dict[str, Any], task: str, opts: str = "") -> str:
     inputs = meta.get("inputs") if isinstance(meta.get("inputs"), dict) else {}
     knobs = [
-        f"- {key} (default {spec.get('default')!r}): {spec.get('description', '')}"
+        f"- {key}{_default_text(spec)}: {spec.get('description', '')}"
         for key, spec in sorted(inputs.items())
         if key != "task" and isinstance(spec, dict)
     ]
@@ -123,3 +126,11 @@ def strategy_instructions(name: str, meta: dict[str, Any], task: str, opts: str 
             f"Technique: {paper.get('title')} ({paper.get('authors', '')}, {paper.get('year', '')}).",
         ]
     return "\n".join(lines)
+
+
+def _default_text(spec: dict[str, Any]) -> str:
+    """`` (default <JSON>)`` for a knob with a default (JSON, as the host writes opts:
+    ``null``, ``false``, ``["a", "b"]``), nothing for one without."""
+    if spec.get("default") is None:
+        return ""
+    return f" (default {dumps_compact(spec['default'])})"
