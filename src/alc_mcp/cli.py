@@ -1,25 +1,87 @@
-"""The ``alc-mcp`` command: with no arguments (or ``serve``) it runs the MCP server on stdio;
-``run`` plays one session in the terminal (see ``alc_mcp.terminal``)."""
+"""The ``alc-mcp`` command: with no arguments (or ``serve``) it runs the MCP server on stdio
+(``serve --http``: streamable HTTP); ``run`` plays one session in the terminal (see
+``alc_mcp.terminal``). Ctrl-C ends any of them quietly with status 130."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+import threading
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from alc_mcp import __version__
 from alc_mcp.config import Config, ConfigError
 
+if TYPE_CHECKING:
+    from alc_mcp.app import SessionService
+
+WAITING = "alc-mcp: waiting for an MCP client on stdin (see README: Host configuration); Ctrl-C to quit"
+
+#: Exit status after Ctrl-C (128 + SIGINT), as a shell reports it.
+INTERRUPTED = 130
+
 
 def main(argv: list[str] | None = None) -> int:
+    # Until a command has its own Ctrl-C handling, Ctrl-C ends the process at once: a
+    # KeyboardInterrupt raised at a random point of start-up (inside an import, a weakref
+    # callback) can be swallowed or printed as "Exception ignored", and one raised inside
+    # exec() of a string makes CPython kill itself with SIGINT at exit even when caught.
+    # Nothing has been served yet, and the store is safe against a sudden exit.
+    _on_ctrl_c(_quit_now)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        exec("None")  # clears that CPython flag, so the exit status really is 130
+        return INTERRUPTED
+    finally:
+        _on_ctrl_c(signal.default_int_handler)
+
+
+def _quit_now(_signum: int, _frame: object) -> None:
+    sys.stderr.flush()
+    os._exit(INTERRUPTED)
+
+
+def _on_ctrl_c(handler: Any) -> None:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, handler)
+
+
+def _hand_over_ctrl_c() -> None:
+    """From here on Ctrl-C is a KeyboardInterrupt again: the event loop (the server, which
+    then closes its sessions and store) or the terminal runner turns it into a clean stop."""
+    import anyio._backends._asyncio  # noqa: F401  (imported now, not while Ctrl-C can land in it)
+
+    _on_ctrl_c(signal.default_int_handler)
+
+
+def _main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="alc-mcp", description="MCP server for pausable LLM-driven Lua scripts"
+        prog="alc-mcp",
+        description="MCP server for pausable LLM-driven Lua scripts. With no command it serves MCP on "
+        "stdio: an MCP host (Claude Desktop, Claude Code, Cursor, ...) starts it; see the README's Host "
+        "configuration. `alc-mcp serve --http` serves streamable HTTP instead; `alc-mcp run` plays a "
+        "session in this terminal.",
     )
     parser.add_argument("--version", action="version", version=f"alc-mcp {__version__}")
     commands = parser.add_subparsers(dest="command")
-    serve = commands.add_parser("serve", help="run the MCP server (default)")
-    serve.add_argument("--http", action="store_true", help="serve streamable HTTP instead of stdio")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8765)
+    serve = commands.add_parser(
+        "serve",
+        help="run the MCP server (the default): stdio, or streamable HTTP with --http",
+        description="Run the MCP server. By default on stdio, for a host that starts alc-mcp itself. With "
+        "--http it listens for streamable HTTP at http://HOST:PORT/mcp (default http://127.0.0.1:8765/mcp) "
+        "for any number of clients. There is no authentication: keep it on 127.0.0.1 or behind a proxy "
+        "that checks who calls. Over HTTP, alc_run's code_file is refused unless ALC_CODE_ROOTS names the "
+        "directories it may read.",
+    )
+    serve.add_argument(
+        "--http", action="store_true", help="serve streamable HTTP at http://HOST:PORT/mcp instead of stdio"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on with --http (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8765, help="port to listen on with --http (8765)")
     run = commands.add_parser(
         "run",
         help="run one session here, with the terminal as the host",
@@ -45,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         from alc_mcp.terminal import run_command
 
+        _hand_over_ctrl_c()
         return run_command(
             args.target, task=args.task, ctx=args.ctx, answers=args.answers, as_json=args.as_json
         )
@@ -55,14 +118,32 @@ def main(argv: list[str] | None = None) -> int:
         print(f"alc-mcp: {exc}", file=sys.stderr)
         return 2
 
+    from alc_mcp.app import SessionService
     from alc_mcp.server.app import build_server
 
-    server = build_server(config)
-    if getattr(args, "http", False):
+    http = getattr(args, "http", False)
+    if http and config.code_roots is None:
+        config = replace(config, code_roots=())  # over HTTP, code_file only where ALC_CODE_ROOTS says
+    service = SessionService.open(config)
+    server = build_server(service=service)
+    if http:
+        _hand_over_ctrl_c()  # uvicorn stops gracefully on Ctrl-C
         server.run("streamable-http", host=args.host, port=args.port)
-    else:
-        server.run("stdio")
+        return 0
+    # On stdio the transport reads stdin in a thread that a cancelled event loop waits for
+    # forever, so Ctrl-C closes the sessions and the store here and exits.
+    _on_ctrl_c(lambda _signum, _frame: _close_and_quit(service))
+    if sys.stdin.isatty():
+        print(WAITING, file=sys.stderr, flush=True)
+    server.run("stdio")
     return 0
+
+
+def _close_and_quit(service: SessionService) -> None:
+    try:
+        service.close()
+    finally:
+        _quit_now(signal.SIGINT, None)
 
 
 if __name__ == "__main__":

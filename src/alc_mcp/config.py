@@ -70,6 +70,9 @@ class Config:
     durable: bool = True
     db_synchronous: str = "NORMAL"
     db_busy_timeout_ms: int = DEFAULT_DB_BUSY_TIMEOUT_MS
+    #: Directories ``alc_run``'s ``code_file`` may read (ALC_CODE_ROOTS). None: the
+    #: current directory and ``home``; an empty tuple: none (HTTP without ALC_CODE_ROOTS).
+    code_roots: tuple[Path, ...] | None = None
 
     @property
     def db_path(self) -> Path:
@@ -106,7 +109,16 @@ class Config:
             durable=env.get("ALC_DURABLE", "1").strip().lower() not in ("0", "false", "off", "no"),
             db_synchronous=_choice(env, "ALC_DB_SYNC", ("NORMAL", "FULL"), "NORMAL"),
             db_busy_timeout_ms=_positive_int(env, "ALC_DB_BUSY_TIMEOUT_MS", DEFAULT_DB_BUSY_TIMEOUT_MS),
+            code_roots=_paths(env, "ALC_CODE_ROOTS"),
         )
+
+
+def _paths(env: Mapping[str, str], name: str) -> tuple[Path, ...] | None:
+    """An ``os.pathsep``-separated list of directories, absolute; None when unset or blank."""
+    text = env.get(name, "").strip()
+    if not text:
+        return None
+    return tuple(Path(p.strip()).expanduser().absolute() for p in text.split(os.pathsep) if p.strip())
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -4,9 +4,9 @@
 -- no init.lua on purpose: it is a library, not a strategy, so alc_pkg_list does not list it
 -- and the server gives it no MCP prompt.
 --
--- Every helper here is forgiving: a knob comes from a caller (or a host model filling in
--- opts), and a value of the wrong type must fall back to something sensible rather than
--- break the run.
+-- A knob comes from a caller (or a host model filling in opts). Numeric knobs are strict:
+-- a count out of its range or not a number is refused with an error naming the knob and
+-- its range. Flags and texts are forgiving: an unusable value means the default.
 
 local K = {}
 
@@ -32,23 +32,43 @@ function K.settings(meta, ctx)
   return alc.tuning(defaults, ctx)
 end
 
---- A whole number within [lo, hi] (hi may be nil: no upper bound).
--- Anything that is not a whole number ("lots", 2.5, nil) means the default; a number out
--- of range is clamped, since asking for 100 samples is a request for as many as allowed.
-function K.count(value, default, lo, hi)
-  local n = math.tointeger(tonumber(value)) or default
-  if n < lo then n = lo end
-  if hi ~= nil and n > hi then n = hi end
+-- A knob's value as the caller sent it, for an error message.
+local function shown(value)
+  if type(value) == "string" then return string.format("%q", value) end
+  return tostring(value)
+end
+
+--- A whole number within [lo, hi] (hi may be nil: no upper bound); nil (or JSON null)
+-- means the default. A numeric string ("3") is read as its number. Anything else (0 where
+-- the floor is 1, 2.5, "lots") is a mistake in the caller's options and raises an error that
+-- names the knob (`name`, e.g. "sc: n") and its range: silently clamping or falling back
+-- would run a different experiment from the one asked for.
+function K.count(value, default, lo, hi, name)
+  if value == nil or value == alc.Null then return default end
+  local n = math.tointeger(tonumber(value))
+  if n == nil or n < lo or (hi ~= nil and n > hi) then
+    local range = hi ~= nil and string.format("from %d to %d", lo, hi) or string.format("of at least %d", lo)
+    error(string.format("%s must be a whole number %s (got %s)", name or "value", range, shown(value)), 0)
+  end
   return n
 end
 
---- A whole number of at least `min`, else the default.
--- Unlike count, a value below the floor is not clamped: for open-ended sizes (a summary of
--- 0 words, a merge fanout of 1) it is a mistake, and the default serves the caller better.
-function K.whole(value, default, min)
-  local n = math.tointeger(tonumber(value))
-  if n == nil or n < min then return default end
-  return n
+--- A whole number of at least `min`, else an error naming the knob (see count).
+function K.whole(value, default, min, name)
+  return K.count(value, default, min, nil, name)
+end
+
+--- A number (not necessarily whole) within [lo, hi] (hi may be nil: no upper bound); nil
+-- means the default, anything else out of range or not a number raises an error naming the
+-- knob (see count).
+function K.number(value, default, lo, hi, name)
+  if value == nil or value == alc.Null then return default end
+  local x = tonumber(value)
+  if x == nil or x ~= x or x < lo or (hi ~= nil and x > hi) then
+    local range = hi ~= nil and string.format("from %g to %g", lo, hi) or string.format("of at least %g", lo)
+    error(string.format("%s must be a number %s (got %s)", name or "value", range, shown(value)), 0)
+  end
+  return x
 end
 
 --- A boolean knob: true/false, or a string alc.match_bool reads ("yes", "off"...);

@@ -116,11 +116,11 @@ end
 
 function M.run(ctx)
   local opts = knobs.settings(M.meta, ctx)
-  local threshold = tonumber(opts.threshold) or 70
+  local threshold = knobs.number(opts.threshold, 70, 0, 100, "calibrate: threshold")
   local target = trim(opts.escalate_to or "sc")
   if target == "" then target = "sc" end
   if target == M.meta.name then error("calibrate: escalate_to cannot be calibrate itself", 0) end
-  local task = trim(ctx.task or "")
+  local task = trim(knobs.task(ctx, "calibrate: ctx.task is required (the question to answer)"))
 
   alc.progress(1, 2, "calibrate: answering with a confidence")
   local reply = alc.llm("Question:\n" .. task .. "\n\n"

@@ -93,8 +93,8 @@ end
 function M.run(ctx)
   local task = knobs.task(ctx, "cod: ctx.task is required (the text to summarise)")
   local cfg, inputs = knobs.settings(M.meta, ctx), M.meta.inputs
-  local steps = knobs.whole(cfg.steps, inputs.steps.default, 0)
-  local target_words = knobs.whole(cfg.words, inputs.words.default, 1)
+  local steps = knobs.whole(cfg.steps, inputs.steps.default, 0, "cod: steps")
+  local target_words = knobs.whole(cfg.words, inputs.words.default, 1, "cod: words")
   local article, focus = task, nil
   if knobs.text(ctx.text) then article, focus = ctx.text, task end
   local header = article_block(article, focus)

@@ -154,7 +154,7 @@ end
 
 function M.run(ctx)
   local opts = knobs.settings(M.meta, ctx)
-  local task = ctx.task or ""
+  local task = knobs.task(ctx, "cot: ctx.task is required (the question to reason about)")
 
   alc.progress(1, 2, "cot: reasoning step by step")
   local reply = alc.llm(M.prompt(task, opts.examples), { system = M.SYSTEM, max_tokens = 1024 })

@@ -99,7 +99,7 @@ end
 function M.run(ctx)
   local task = knobs.task(ctx, "cove: ctx.task is required (the question to answer)")
   local cfg = knobs.settings(M.meta, ctx)
-  local max_questions = knobs.whole(cfg.max_questions, M.meta.inputs.max_questions.default, 1)
+  local max_questions = knobs.whole(cfg.max_questions, M.meta.inputs.max_questions.default, 1, "cove: max_questions")
   local total = 4
 
   alc.progress(1, total, "baseline answer")

@@ -84,7 +84,9 @@ end
 function M.run(ctx)
   local task = knobs.task(ctx, "decompose: ctx.task must be a non-empty string")
   local cfg = knobs.settings(M.meta, ctx)
-  local max_subtasks = knobs.count(cfg.max_subtasks, M.meta.inputs.max_subtasks.default, 1, MAX_SUBTASKS)
+  local max_subtasks = knobs.count(
+    cfg.max_subtasks, M.meta.inputs.max_subtasks.default, 1, MAX_SUBTASKS, "decompose: max_subtasks"
+  )
   local total = 4 -- plan, solve, merge, done
 
   -- 1. The plan.

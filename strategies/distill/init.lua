@@ -71,8 +71,8 @@ local trim = parse.trim
 
 local function settings(ctx)
   local k, inputs = knobs.settings(M.meta, ctx), M.meta.inputs
-  local size = knobs.whole(k.chunk_size, inputs.chunk_size.default, 1)
-  local overlap = knobs.whole(k.overlap, inputs.overlap.default, 0)
+  local size = knobs.whole(k.chunk_size, inputs.chunk_size.default, 1, "distill: chunk_size")
+  local overlap = knobs.whole(k.overlap, inputs.overlap.default, 0, "distill: overlap")
   -- An overlap as large as the chunk would make alc.chunk advance one unit at a time.
   if overlap >= size then overlap = size - 1 end
   return {
@@ -80,7 +80,7 @@ local function settings(ctx)
     size = size,
     overlap = overlap,
     -- A fanout below 2 could never shrink the number of notes.
-    fanout = knobs.whole(k.merge_fanout, inputs.merge_fanout.default, 2),
+    fanout = knobs.whole(k.merge_fanout, inputs.merge_fanout.default, 2, "distill: merge_fanout"),
   }
 end
 

@@ -113,7 +113,7 @@ end
 function M.run(ctx)
   local task = knobs.task(ctx, "factscore: ctx.task is required (the topic of the text)")
   local cfg = knobs.settings(M.meta, ctx)
-  local max_claims = knobs.whole(cfg.max_claims, M.meta.inputs.max_claims.default, 1)
+  local max_claims = knobs.whole(cfg.max_claims, M.meta.inputs.max_claims.default, 1, "factscore: max_claims")
   local knowledge = knobs.text(ctx.knowledge)
   local text = knobs.text(ctx.text)
   local generated = text == nil

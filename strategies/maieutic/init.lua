@@ -200,9 +200,9 @@ end
 
 function M.run(ctx)
   local opts = knobs.settings(M.meta, ctx)
-  local depth = knobs.count(opts.depth, 1, 1, 4)
-  local breadth = knobs.count(opts.breadth, 1, 1, 5)
-  local task = trim(ctx.task or "")
+  local depth = knobs.count(opts.depth, 1, 1, 4, "maieutic: depth")
+  local breadth = knobs.count(opts.breadth, 1, 1, 5, "maieutic: breadth")
+  local task = trim(knobs.task(ctx, "maieutic: ctx.task is required (a true/false question)"))
   local total = 2 * depth  -- the most pauses this run can take
   local step = 0
   local function stage(message)

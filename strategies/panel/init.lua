@@ -122,7 +122,7 @@ end
 function M.run(ctx)
   local opts = knobs.settings(M.meta, ctx)
   local roles = read_roles(opts.roles)
-  local task = trim(ctx.task or "")
+  local task = trim(knobs.task(ctx, "panel: ctx.task is required (the question to discuss)"))
   local names = {}
   for i, role in ipairs(roles) do names[i] = role.name end
 

@@ -126,7 +126,7 @@ end
 function M.run(ctx)
   local task = knobs.task(ctx, "rank: ctx.task must be a non-empty string")
   local cfg = knobs.settings(M.meta, ctx)
-  local n = knobs.count(cfg.n, M.meta.inputs.n.default, 1, MAX_N)
+  local n = knobs.count(cfg.n, M.meta.inputs.n.default, 1, MAX_N, "rank: n")
   local criteria = knobs.text(cfg.criteria, M.meta.inputs.criteria.default)
   local debias = knobs.flag(cfg.debias, M.meta.inputs.debias.default)
 

@@ -129,8 +129,8 @@ end
 
 function M.run(ctx)
   local opts = knobs.settings(M.meta, ctx)
-  local max_rounds = knobs.count(opts.max_rounds, 3, 1, 10)
-  local task = trim(ctx.task or "")
+  local max_rounds = knobs.count(opts.max_rounds, 3, 1, 10, "reflect: max_rounds")
+  local task = trim(knobs.task(ctx, "reflect: ctx.task is required (the task to answer)"))
   local total = 1 + 2 * max_rounds  -- the most calls this run can make
   local step = 1
 

@@ -94,8 +94,8 @@ end
 
 function M.run(ctx)
   local opts = knobs.settings(M.meta, ctx)
-  local n = knobs.count(opts.n, 5, 1, MAX_SAMPLES)
-  local task = ctx.task or ""
+  local n = knobs.count(opts.n, 5, 1, MAX_SAMPLES, "sc: n")
+  local task = knobs.task(ctx, "sc: ctx.task is required (the question to answer)")
 
   -- 1. n samples of the same chain-of-thought prompt, all in one pause. The paper gets
   -- diversity from temperature sampling; a host model answers each query on its own, and

@@ -64,7 +64,7 @@ function M.run(ctx)
   local task = knobs.task(ctx, "sot: ctx.task must be a non-empty string")
   local cfg = knobs.settings(M.meta, ctx)
   local inputs = M.meta.inputs
-  local max_points = knobs.count(cfg.max_points, inputs.max_points.default, 1, MAX_POINTS)
+  local max_points = knobs.count(cfg.max_points, inputs.max_points.default, 1, MAX_POINTS, "sot: max_points")
   local polish = knobs.flag(cfg.polish, inputs.polish.default)
   local total = polish and 4 or 3 -- skeleton, expansion, [polish,] done
 

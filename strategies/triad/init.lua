@@ -160,7 +160,7 @@ function M.run(ctx)
   local task = knobs.task(ctx, "triad: ctx.task must be a non-empty string")
   local cfg = knobs.settings(M.meta, ctx)
   local inputs = M.meta.inputs
-  local rounds = knobs.count(cfg.rounds, inputs.rounds.default, 1, MAX_ROUNDS)
+  local rounds = knobs.count(cfg.rounds, inputs.rounds.default, 1, MAX_ROUNDS, "triad: rounds")
   local systems = {
     proponent = knobs.text(cfg.proponent, inputs.proponent.default),
     opponent = knobs.text(cfg.opponent, inputs.opponent.default),

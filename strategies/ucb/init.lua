@@ -167,10 +167,9 @@ function M.run(ctx)
   local task = knobs.task(ctx, "ucb: ctx.task must be a non-empty string")
   local cfg = knobs.settings(M.meta, ctx)
   local inputs = M.meta.inputs
-  local k = knobs.count(cfg.k, inputs.k.default, 1, MAX_K)
-  local iterations = knobs.count(cfg.iterations, inputs.iterations.default, 0, MAX_ITERATIONS)
-  local c = tonumber(cfg.c)
-  if c == nil or c ~= c or c < 0 then c = inputs.c.default end
+  local k = knobs.count(cfg.k, inputs.k.default, 1, MAX_K, "ucb: k")
+  local iterations = knobs.count(cfg.iterations, inputs.iterations.default, 0, MAX_ITERATIONS, "ucb: iterations")
+  local c = knobs.number(cfg.c, inputs.c.default, 0, nil, "ucb: c")
   local total = 2 + 2 * iterations + 1 -- generate, score, refine+score per iteration, done
 
   -- 1. k hypotheses in one pause, each from a different angle.

@@ -13,6 +13,7 @@ from typing import Any
 import anyio
 import pytest
 
+from alc_mcp.config import Config
 from tests.conftest import Host
 
 pytestmark = pytest.mark.anyio
@@ -439,8 +440,10 @@ async def test_neither_code_nor_code_file(host: Host) -> None:
     assert "Either `code` or `code_file` must be provided." in message
 
 
-async def test_code_file_runs(host: Host, tmp_path: Path) -> None:
-    script = tmp_path / "ask.lua"
+async def test_code_file_runs(host: Host, config: Config) -> None:
+    scripts = config.home  # code_file reads inside ALC_HOME and the current directory
+    scripts.mkdir(parents=True, exist_ok=True)
+    script = scripts / "ask.lua"
     script.write_text("local a = alc.llm('from file: ' .. ctx.task)\nreturn a .. '!'\n", encoding="utf-8")
     paused = await host.ok("alc_run", code_file=str(script), ctx={"task": "hello"})
     assert paused["status"] == "needs_response"
@@ -449,8 +452,10 @@ async def test_code_file_runs(host: Host, tmp_path: Path) -> None:
     assert done["result"] == "hi!"
 
 
-async def test_code_file_error_names_the_file(host: Host, tmp_path: Path) -> None:
-    script = tmp_path / "broken.lua"
+async def test_code_file_error_names_the_file(host: Host, config: Config) -> None:
+    scripts = config.home  # code_file reads inside ALC_HOME and the current directory
+    scripts.mkdir(parents=True, exist_ok=True)
+    script = scripts / "broken.lua"
     script.write_text("local x = 1\nerror('boom in file')\n", encoding="utf-8")
     reply = await host.ok("alc_run", code_file=str(script))
     assert reply["status"] == "error"
@@ -458,8 +463,10 @@ async def test_code_file_error_names_the_file(host: Host, tmp_path: Path) -> Non
     assert "boom in file" in reply["error"]
 
 
-async def test_code_file_that_does_not_exist(host: Host, tmp_path: Path) -> None:
-    missing = tmp_path / "nope.lua"
+async def test_code_file_that_does_not_exist(host: Host, config: Config) -> None:
+    scripts = config.home  # code_file reads inside ALC_HOME and the current directory
+    scripts.mkdir(parents=True, exist_ok=True)
+    missing = scripts / "nope.lua"
     message = await host.error("alc_run", code_file=str(missing))
     assert f"Failed to read {missing}" in message
 

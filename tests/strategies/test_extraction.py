@@ -413,30 +413,51 @@ async def test_factscore_inputs(host) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "task", "responder", "opts", "expected"),
+    ("name", "task", "opts", "message"),
     [
         (
             "distill",
             FIND,
-            distiller,
-            {"text": TEXT, "chunk_size": "lots", "overlap": -1, "chunk_mode": 7},
-            [3, 1],
+            {"text": TEXT, "chunk_size": "lots"},
+            'distill: chunk_size must be a whole number of at least 1 (got "lots")',
         ),
         (
             "distill",
             FIND,
-            distiller,
-            {"text": TEXT, "chunk_size": 10, "overlap": 0, "merge_fanout": 1},
-            [10, 1],
+            {"text": TEXT, "overlap": -1},
+            "distill: overlap must be a whole number of at least 0 (got -1)",
         ),
-        ("cod", ARTICLE, densifier, {"steps": "many", "words": 0}, [1, 1, 1, 1, 1]),
-        ("cove", QUESTION, verifier, {"max_questions": "all"}, [1, 1, 3, 1]),
-        ("factscore", "Marie Curie", fact_checker, {"text": BIO, "max_claims": 2.5}, [1, 5]),
+        (
+            "distill",
+            FIND,
+            {"text": TEXT, "merge_fanout": 1},
+            "distill: merge_fanout must be a whole number of at least 2 (got 1)",
+        ),
+        ("cod", ARTICLE, {"steps": "many"}, 'cod: steps must be a whole number of at least 0 (got "many")'),
+        ("cod", ARTICLE, {"words": 0}, "cod: words must be a whole number of at least 1 (got 0)"),
+        (
+            "cove",
+            QUESTION,
+            {"max_questions": "all"},
+            'cove: max_questions must be a whole number of at least 1 (got "all")',
+        ),
+        (
+            "factscore",
+            "Marie Curie",
+            {"text": BIO, "max_claims": 2.5},
+            "factscore: max_claims must be a whole number of at least 1 (got 2.5)",
+        ),
     ],
 )
-async def test_unusable_knobs_fall_back_to_defaults(host, name, task, responder, opts, expected) -> None:
-    run = await advise(host, name, task, responder, opts)
-    assert sizes(run) == expected
+async def test_unusable_numeric_knobs_are_refused(host, name, task, opts, message) -> None:
+    reply = await host.ok("alc_advice", strategy=name, task=task, opts=opts)
+    assert reply["status"] == "error"
+    assert message in reply["error"]
+
+
+async def test_unusable_text_knobs_fall_back_to_defaults(host) -> None:
+    run = await advise(host, "distill", FIND, distiller, {"text": TEXT, "chunk_mode": 7, "chunk_size": None})
+    assert sizes(run) == [3, 1]
     assert run.result["answer"]
 
 

@@ -35,26 +35,53 @@ async def test_settings_take_defaults_from_meta_and_overrides_from_ctx(host: Hos
     assert got == {"n": 9, "style": "plain"}
 
 
-async def test_knob_readers_fall_back_on_unusable_values(host: Host) -> None:
+async def test_knob_readers(host: Host) -> None:
     got = await lua(
         host,
         """
         local k = require('alc_kit.knobs')
         return {
-          count = { k.count('lots', 4, 1, 32), k.count(2.5, 4, 1, 32), k.count(100, 4, 1, 32),
-                    k.count(0, 4, 1, 32), k.count('3', 4, 1, 32), k.count(500, 4, 0) },
-          whole = { k.whole(0, 80, 1), k.whole('7', 80, 1), k.whole(2.5, 80, 1), k.whole(-1, 2, 0) },
+          count = { k.count(nil, 4, 1, 32), k.count(alc.Null, 4, 1, 32), k.count('3', 4, 1, 32),
+                    k.count(500, 4, 0), k.count(32, 4, 1, 32) },
+          whole = { k.whole(nil, 80, 1), k.whole('7', 80, 1), k.whole(0, 2, 0) },
+          number = { k.number(nil, 70, 0, 100), k.number('2.5', 1, 0) },
           flag = { k.flag(true, false), k.flag('no', true), k.flag('maybe', true), k.flag(1, false) },
           text = { k.text('  ', 'd'), k.text(' x ', 'd'), k.text(42, 'd'), k.text('', nil) == nil },
         }
         """,
     )
     assert got == {
-        "count": [4, 4, 32, 1, 3, 500],
-        "whole": [80, 7, 80, 2],
+        "count": [4, 4, 3, 500, 32],
+        "whole": [80, 7, 0],
+        "number": [70, 2.5],
         "flag": [True, False, True, False],
         "text": ["d", " x ", "d", True],
     }
+
+
+async def test_numeric_knobs_refuse_unusable_values_naming_the_knob_and_its_range(host: Host) -> None:
+    got = await lua(
+        host,
+        """
+        local k = require('alc_kit.knobs')
+        local function err(f, ...) local ok, e = pcall(f, ...) return ok and 'no error' or e end
+        return {
+          err(k.count, 0, 4, 1, 32, 'demo: n'), err(k.count, 'lots', 4, 1, 32, 'demo: n'),
+          err(k.count, 2.5, 4, 1, 32, 'demo: n'), err(k.count, 100, 4, 1, 32, 'demo: n'),
+          err(k.whole, -1, 2, 0, 'demo: size'), err(k.number, 101, 70, 0, 100, 'demo: threshold'),
+          err(k.number, 'x', 1, 0, nil, 'demo: c'),
+        }
+        """,
+    )
+    assert got == [
+        "demo: n must be a whole number from 1 to 32 (got 0)",
+        'demo: n must be a whole number from 1 to 32 (got "lots")',
+        "demo: n must be a whole number from 1 to 32 (got 2.5)",
+        "demo: n must be a whole number from 1 to 32 (got 100)",
+        "demo: size must be a whole number of at least 0 (got -1)",
+        "demo: threshold must be a number from 0 to 100 (got 101)",
+        'demo: c must be a number of at least 0 (got "x")',
+    ]
 
 
 async def test_task_is_required_with_the_strategy_s_own_message(host: Host) -> None:

@@ -108,7 +108,10 @@ async def test_progress_is_reported_at_each_stage(host: Host, name: str) -> None
 
 async def test_a_missing_task_is_a_clear_error(host: Host) -> None:
     for name in STRATEGIES:
-        reply = await host.ok("alc_advice", strategy=name, task="  ")
+        message = await host.error("alc_advice", strategy=name, task="  ")
+        assert f"strategy '{name}' needs the input `task`" in message
+        # Called from Lua (alc_run, alc.pipe, alc.fork), the strategy says it itself.
+        reply = await host.run(f"return require('{name}').run({{task = '  '}})")
         assert reply["status"] == "error"
         assert f"{name}: ctx.task must be a non-empty string" in reply["error"]
 
@@ -116,21 +119,41 @@ async def test_a_missing_task_is_a_clear_error(host: Host) -> None:
 @pytest.mark.parametrize(
     ("name", "opts", "structure"),
     [
-        ("rank", {"n": "lots", "debias": "maybe"}, [4, 2, 1]),
-        ("rank", {"n": 100}, [32, 16, 8, 4, 2, 1]),
-        ("triad", {"rounds": 0, "judge": 42}, [2, 1]),
-        ("ucb", {"k": "3", "iterations": -2, "c": "wide"}, [3, 3]),
-        ("sot", {"max_points": 0, "polish": "no"}, [1, 1]),
+        ("rank", {"n": None, "debias": "maybe"}, [4, 2, 1]),
+        ("rank", {"n": "2"}, [2, 1]),
+        ("triad", {"judge": 42}, [2, 1]),
+        ("ucb", {"k": "3", "iterations": 0, "c": "0.5"}, [3, 3]),
+        ("sot", {"max_points": 1, "polish": "no"}, [1, 1]),
         ("decompose", {"max_subtasks": None}, [1, 1, 1]),
     ],
 )
-async def test_unusable_knob_values_fall_back_or_clamp(
+async def test_null_or_numeric_text_knobs_are_read(
     host: Host, name: str, opts: dict[str, Any], structure: list[int]
 ) -> None:
-    # Out-of-range counts are clamped; values of the wrong type mean the default.
+    # null means the default, "3" means 3; unusable flags and texts mean the default.
     run = await advise(host, name, "Pick a colour", prose, opts)
     assert run.final["status"] == "completed"
     assert sizes(run) == structure
+
+
+@pytest.mark.parametrize(
+    ("name", "opts", "message"),
+    [
+        ("rank", {"n": "lots"}, 'rank: n must be a whole number from 1 to 32 (got "lots")'),
+        ("rank", {"n": 100}, "rank: n must be a whole number from 1 to 32 (got 100)"),
+        ("triad", {"rounds": 0}, "triad: rounds must be a whole number from 1 to"),
+        ("ucb", {"iterations": -2}, "ucb: iterations must be a whole number from 0 to"),
+        ("ucb", {"c": "wide"}, 'ucb: c must be a number of at least 0 (got "wide")'),
+        ("sot", {"max_points": 0}, "sot: max_points must be a whole number from 1 to"),
+        ("decompose", {"max_subtasks": 17}, "decompose: max_subtasks must be a whole number from 1 to 16"),
+    ],
+)
+async def test_out_of_range_knobs_are_refused(
+    host: Host, name: str, opts: dict[str, Any], message: str
+) -> None:
+    reply = await host.ok("alc_advice", strategy=name, task="Pick a colour", opts=opts)
+    assert reply["status"] == "error"
+    assert message in reply["error"]
 
 
 # --- rank ----------------------------------------------------------------------------------

@@ -4,7 +4,9 @@ anything else surface as the bug it is."""
 
 from __future__ import annotations
 
+from alc_mcp.app.code_files import CodeFileError
 from alc_mcp.app.programs import ProgramError
+from alc_mcp.app.strategy_inputs import MissingInputError
 from alc_mcp.domain.pending_filter import PendingFilterError
 from alc_mcp.domain.state import FeedError
 from alc_mcp.domain.variables import VariableError
@@ -21,4 +23,6 @@ CALLER_MISTAKES: tuple[type[Exception], ...] = (
     PendingFilterError,
     VariableError,
     ProgramError,
+    CodeFileError,
+    MissingInputError,
 )

@@ -4,9 +4,11 @@ the two cannot drift apart."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from alc_mcp.app.code_files import read_code_file
 from alc_mcp.domain.program import Program
 
 __all__ = ["ProgramError", "advice_ctx", "advice_program", "code_program"]
@@ -16,19 +18,22 @@ class ProgramError(ValueError):
     """The request does not describe one program; the message says what to send."""
 
 
-def code_program(code: str | None, code_file: str | None, ctx: Any, vars: dict[str, Any] | None) -> Program:
-    """``alc_run``: exactly one of inline ``code`` or a ``code_file`` to read."""
+def code_program(
+    code: str | None,
+    code_file: str | None,
+    ctx: Any,
+    vars: dict[str, Any] | None,
+    roots: Sequence[Path],
+) -> Program:
+    """``alc_run``: exactly one of inline ``code`` or a ``code_file`` to read, from
+    under one of ``roots`` only (``app.code_files``)."""
     if code is not None and code_file is not None:
         raise ProgramError("Provide either `code` or `code_file`, not both.")
     if code is None and code_file is None:
         raise ProgramError("Either `code` or `code_file` must be provided.")
     if code_file is not None:
-        path = Path(code_file).expanduser()
-        try:
-            source = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ProgramError(f"Failed to read {code_file}: {exc}") from None
-        return Program(source, f"@{path.name}", ctx, vars)
+        source, chunkname = read_code_file(code_file, roots)
+        return Program(source, chunkname, ctx, vars)
     assert code is not None
     return Program(code, "=alc_run", ctx, vars)
 

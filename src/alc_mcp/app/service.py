@@ -23,9 +23,11 @@ from lupa import lua54
 from alc_mcp import __version__
 from alc_mcp.app.archive import Archive
 from alc_mcp.app.catalog import PackageCatalog
+from alc_mcp.app.code_files import code_roots
 from alc_mcp.app.durability import Durability, open_durability
 from alc_mcp.app.host_variables import HostVariables
 from alc_mcp.app.programs import advice_ctx, advice_program, code_program
+from alc_mcp.app.strategy_inputs import advice_meta, check_required_inputs
 from alc_mcp.config import Config
 from alc_mcp.domain.feed_result import FeedResult, feed_result_json
 from alc_mcp.domain.journal import Logged, ProgressSet
@@ -130,12 +132,14 @@ class SessionService:
         self, code: str | None, code_file: str | None, ctx: Any, vars: dict[str, Any] | None
     ) -> Reply:
         """``alc_run``: inline code or a file."""
-        return await self.start(code_program(code, code_file, ctx, vars))
+        return await self.start(code_program(code, code_file, ctx, vars, code_roots(self.config)))
 
     async def advise(self, strategy: str, task: str | None, opts: Any, vars: dict[str, Any] | None) -> Reply:
         """``alc_advice``: a package's ``run(ctx)`` on a task."""
         self.catalog.require(strategy)
-        return await self.start(advice_program(strategy, advice_ctx(task, opts), vars))
+        ctx = advice_ctx(task, opts)
+        check_required_inputs(strategy, await advice_meta(self.catalog, strategy), ctx)
+        return await self.start(advice_program(strategy, ctx, vars))
 
     @store_errors
     async def feed(self, key: str, answers: Sequence[Answer]) -> Reply:
@@ -273,6 +277,7 @@ class SessionService:
                 "home": str(config.home),
                 "packages": str(config.home / "packages"),
                 "types": str(types_path()),
+                "ALC_CODE_ROOTS": [str(root) for root in code_roots(config)],
             },
             "search_paths": [root.to_json() for root in self.catalog.resolver.roots],
         }

@@ -168,6 +168,7 @@ class LuaWorker:
                 target = target[key]
             target[leaf.encode()] = api.wrap(callback)
         lua_globals[b"alc"] = alc
+        api.set_error_encoder(alc[b"json_encode"])
         lua_globals[b"ctx"] = json.to_lua(self._program.ctx)
         runtime.execute(REQUIRE_SOURCE, api.wrap(self._find_module), name="=[alc require]")
         runtime.execute(PRELUDE_SOURCE, name=PRELUDE_CHUNK)

@@ -20,6 +20,7 @@ from alc_mcp.app import SessionService
 from alc_mcp.app.catalog import PackageCatalog
 from alc_mcp.config import Config
 from alc_mcp.server import texts
+from alc_mcp.server.base import AlcMCPServer
 from alc_mcp.server.catalog_mcp import register_prompts, register_resources
 from alc_mcp.server.history_tools import register_history_tools
 from alc_mcp.server.package_tools import register_package_tools
@@ -40,7 +41,7 @@ def build_server(config: Config | None = None, *, service: SessionService | None
         async with (service or SessionService.open(config, catalog)).running() as running:
             yield running
 
-    server = MCPServer("alc-mcp", version=__version__, instructions=texts.INSTRUCTIONS, lifespan=lifespan)
+    server = AlcMCPServer("alc-mcp", version=__version__, instructions=texts.INSTRUCTIONS, lifespan=lifespan)
     register_session_tools(server)
     register_history_tools(server)
     register_package_tools(server)

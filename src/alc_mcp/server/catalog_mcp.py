@@ -12,12 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.server.mcpserver.prompts.base import Prompt
 
 from alc_mcp.app.catalog import PackageCatalog
 from alc_mcp.app.errors import PackageError, ScratchError
-from alc_mcp.domain.jsonfmt import dumps_pretty
+from alc_mcp.domain.jsonfmt import dumps_compact, dumps_pretty
 
 __all__ = ["TYPES_URI", "register_prompts", "register_resources", "strategy_instructions"]
 
@@ -44,7 +44,7 @@ def register_resources(server: MCPServer, catalog: PackageCatalog) -> None:
         try:
             return catalog.source_text(name)
         except PackageError as exc:
-            raise ResourceError(f"no strategy '{name}': {exc}") from None
+            raise ResourceNotFoundError(f"no strategy '{name}': {exc}") from None
 
     @server.resource(
         "alc://strategies/{name}/meta",
@@ -55,7 +55,9 @@ def register_resources(server: MCPServer, catalog: PackageCatalog) -> None:
     async def strategy_meta(name: str) -> str:
         try:
             return dumps_pretty(await catalog.read_meta(name))
-        except (PackageError, ScratchError) as exc:
+        except PackageError as exc:
+            raise ResourceNotFoundError(f"no strategy '{name}': {exc}") from None
+        except ScratchError as exc:
             raise ResourceError(f"cannot read the meta of '{name}': {exc}") from None
 
 
@@ -87,7 +89,7 @@ def _strategy_prompt(name: str, meta: dict[str, Any]) -> Prompt:
 def strategy_instructions(name: str, meta: dict[str, Any], task: str, opts: str = "") -> str:
     inputs = _table(meta, "inputs")
     knobs = [
-        f"- {key} (default {spec.get('default')!r}): {spec.get('description', '')}"
+        f"- {key}{_default_text(spec)}: {spec.get('description', '')}"
         for key, spec in sorted(inputs.items())
         if key != "task" and isinstance(spec, dict)
     ]
@@ -123,3 +125,11 @@ def _table(meta: dict[str, Any], key: str) -> dict[str, Any]:
     """``meta[key]`` if it is a table, else empty: meta comes from third-party Lua."""
     value = meta.get(key)
     return value if isinstance(value, dict) else {}
+
+
+def _default_text(spec: dict[str, Any]) -> str:
+    """`` (default <JSON>)`` for a knob with a default (JSON, as the host writes opts:
+    ``null``, ``false``, ``["a", "b"]``), nothing for one without."""
+    if spec.get("default") is None:
+        return ""
+    return f" (default {dumps_compact(spec['default'])})"

@@ -755,6 +755,10 @@ package.loaded.python = nil
 debug = nil
 python = nil
 
+-- alc.json_encode, once the alc library is installed (api.set_error_encoder): a table
+-- raised as an error (`error({code = 42})`) is shown as its JSON, `{"code":42}`.
+local encode_error = nil
+
 local function describe(e)
   local t = raw_type(e)
   if t == "string" then return e end
@@ -762,6 +766,10 @@ local function describe(e)
   local mt = raw_getmetatable(e)
   if raw_type(mt) == "table" and raw_rawget(mt, "__tostring") then
     local ok, s = raw_pcall(raw_tostring, e)
+    if ok and raw_type(s) == "string" then return s end
+  end
+  if t == "table" and encode_error ~= nil then
+    local ok, s = raw_pcall(encode_error, e)
     if ok and raw_type(s) == "string" then return s end
   end
   return "(error object is a " .. t .. " value)"
@@ -774,6 +782,8 @@ end
 
 local unpack = raw_unpack
 local api = {}
+
+function api.set_error_encoder(f) encode_error = f end
 
 -- Python callbacks return (true, ...) on success, (false, message) for an ordinary
 -- error and (nil, message) for a fatal one (limit, cancellation). Raising here, in a
