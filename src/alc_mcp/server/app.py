@@ -37,6 +37,7 @@ from alc_mcp.engine.worker import Program
 from alc_mcp.runtime import Runtime, advice_ctx, advice_program, open_runtime
 from alc_mcp.server import texts
 from alc_mcp.server.catalog_mcp import register_prompts, register_resources, types_path
+from alc_mcp.server.eval_tools import register_eval_tools
 from alc_mcp.server.info import server_info
 from alc_mcp.server.params import VARS_PRESET, OptionalText, caller_mistakes, text_param
 from alc_mcp.server.variable_tools import register_variable_tools
@@ -279,6 +280,7 @@ def build_server(config: Config | None = None, *, runtime: Runtime | None = None
         )
 
     register_variable_tools(server, registry)
+    register_eval_tools(server, registry)
     register_resources(server, catalog)
     register_prompts(server, catalog)
     return server
