@@ -204,3 +204,24 @@ return { ef.response_text("x"), ef.response_text({ result = { answer = "a" } }),
 """,
     )
     assert got == ["x", "a", "42", "f", '{"other":1}']
+
+
+async def test_fork_each_runs_each_child_on_its_own_ctx(host, config):
+    echo = config.home / "packages" / "echo"
+    echo.mkdir(parents=True)
+    (echo / "init.lua").write_text("return { run = function(ctx) return ctx.task .. '!' end }")
+    got = await host.run(
+        'return alc.fork_each({ {strategy = "echo", ctx = {task = "a"}}, '
+        '{strategy = "echo", ctx = {task = "b"}} })'
+    )
+    assert got["result"] == [
+        {"ok": True, "result": "a!", "strategy": "echo"},
+        {"ok": True, "result": "b!", "strategy": "echo"},
+    ]
+    for code, message in (
+        ("alc.fork_each({})", "items must be a non-empty array"),
+        ('alc.fork_each({ {strategy = "../x", ctx = {}} })', "invalid strategy name '../x'"),
+        ('alc.fork_each({ {strategy = "echo", ctx = 3} })', "items[1].ctx must be a table, got number"),
+    ):
+        failed = await host.run(code)
+        assert failed["status"] == "error" and message in failed["error"], failed

@@ -149,3 +149,22 @@ async def test_scenario_tools(host, tmp_path):
     )
     assert installed["installed"] == ["inline1"]
     assert "not usable" in await host.error("alc_scenario_install", source="return 42", name="bad")
+
+
+async def test_an_eval_survives_a_server_restart_and_still_writes_its_card(config):
+    from mcp import Client
+
+    from alc_mcp.server.app import build_server
+    from tests.conftest import Host
+
+    async with Client(build_server(config)) as client:
+        first = await Host(client).ok("alc_eval", strategy="cot", scenario_name="factual")
+    assert first["status"] == "needs_response"
+    async with Client(build_server(config)) as client:
+        host = Host(client)
+        final, _ = await drive(host, first, cot_reply(FACTUAL))
+        assert final["status"] == "completed"
+        card = await host.ok("alc_card_get", card_id=first["card_id"])
+        assert card["summary"]["pass_rate"] == 1.0
+        (entry,) = (await host.ok("alc_eval_history"))["evals"]
+        assert entry["status"] == "completed"

@@ -134,7 +134,9 @@ class EvalService:
         for row in self.cards.list_evals(limit=10_000, status="running"):
             if row.session_id is not None:
                 self._running[row.session_id] = _Running(row, row.created_at)
-        self._unsubscribe = telemetry.subscribe(_weak_listener(self))
+        listener = _weak_listener(self)
+        self._unsubscribe = telemetry.subscribe(listener)
+        listener.unsubscribe.append(self._unsubscribe)  # type: ignore[attr-defined]
 
     def close(self) -> None:
         """Stop listening to sessions and close the card database (terminal runs)."""
@@ -533,12 +535,17 @@ class EvalService:
 
 
 def _weak_listener(service: EvalService) -> telemetry.Subscriber:
-    """A telemetry subscriber that does not keep the service alive."""
+    """A telemetry subscriber that does not keep the service alive, and unsubscribes
+    itself once the service is gone (a server that was dropped without closing it)."""
     ref = weakref.ref(service)
+    unsubscribe: list[Callable[[], None]] = []
 
     def listener(event: telemetry.TelemetryEvent) -> None:
         target = ref()
         if target is not None:
             target.on_event(event)
+        elif unsubscribe:
+            unsubscribe.pop()()
 
+    listener.unsubscribe = unsubscribe  # type: ignore[attr-defined]
     return listener
