@@ -442,6 +442,9 @@ function M.scenario(t, name)
   if type(t) ~= "table" then
     error("scenario resolved to " .. type(t) .. ", expected table", 0)
   end
+  if type(t.spec) == "table" and type(t.run) == "function" then  -- a file that returns ef.suite "x" {...}
+    return M.scenario(t.spec, name or t.name)
+  end
   local bindings = {}
   for _, item in ipairs(t) do
     local k = kind_of(item)

@@ -225,3 +225,14 @@ async def test_fork_each_runs_each_child_on_its_own_ctx(host, config):
     ):
         failed = await host.run(code)
         assert failed["status"] == "error" and message in failed["error"], failed
+
+
+async def test_a_scenario_may_be_a_suite(host):
+    got = await value(
+        host,
+        """
+local s = ef.scenario(ef.suite "suited" { ef.bind { ef.graders.contains }, cases = { { input = "x" } } })
+return { s.name, s.bindings[1].name, #s.cases }
+""",
+    )
+    assert got == ["suited", "contains", 1]
