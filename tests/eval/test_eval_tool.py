@@ -168,3 +168,27 @@ async def test_an_eval_survives_a_server_restart_and_still_writes_its_card(confi
         assert card["summary"]["pass_rate"] == 1.0
         (entry,) = (await host.ok("alc_eval_history"))["evals"]
         assert entry["status"] == "completed"
+
+
+async def test_a_restart_between_two_pauses_of_an_eval_replays_both_rounds(config):
+    from mcp import Client
+
+    from alc_mcp.server.app import build_server
+    from tests.conftest import Host
+
+    reply = cot_reply(FACTUAL, wrong={"Hamlet"})
+    async with Client(build_server(config)) as client:
+        host = Host(client)
+        first = await host.ok("alc_eval", strategy="cot", scenario_name="factual", repeats=3, parallel=16)
+        assert len(first["queries"]) == 16
+        responses = [{"query_id": q["id"], "response": reply(q["prompt"])} for q in first["queries"]]
+        second = await host.ok("alc_continue", session_id=first["session_id"], responses=responses)
+        assert second["status"] == "needs_response" and len(second["queries"]) == 8
+    async with Client(build_server(config)) as client:
+        host = Host(client)
+        final, pauses = await drive(host, second, reply)
+        assert pauses == 1 and final["status"] == "completed"
+        summary = final["result"]["summary"]
+        assert summary["n"] == 24 and summary["passed"] == 21
+        card = await host.ok("alc_card_get", card_id=first["card_id"])
+        assert len(card["scores"]) == 24
