@@ -24,8 +24,11 @@ ALLOWED: dict[str, set[str]] = {
     "store": {"domain", "config", "engine.storage"},
     "app": {"domain", "config", "telemetry", "engine", "store"},
     "server": {"domain", "config", "app"},
-    "terminal": {"domain", "config", "app"},
-    "cli": {"config", "app", "server", "terminal"},
+    "terminal": {"domain", "config", "app", "responder"},
+    "responder": {"domain", "config", "app"},
+    "report_html": {"domain"},
+    "eval_cli": {"domain", "config", "app", "terminal", "responder", "report_html"},
+    "cli": {"config", "app", "server", "terminal", "eval_cli"},
 }
 
 

@@ -102,6 +102,37 @@ def _main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--json", dest="as_json", action="store_true", help="print only the final tool-style JSON result"
     )
+    run.add_argument(
+        "--llm",
+        action="store_true",
+        help="answer every query with a chat-completions model (ALC_LLM_BASE_URL, ALC_LLM_MODEL, "
+        "ALC_LLM_API_KEY) instead of the terminal",
+    )
+    evaluate = commands.add_parser(
+        "eval",
+        help="evaluate a strategy on a scenario here",
+        description="Run every case of SCENARIO (a name from alc_scenario_list or a .lua file) through "
+        "STRATEGY, answered by a model (--llm), a JSON-lines file (--answers) or the terminal; print a "
+        "summary table and write a card. Exit status: 0 completed, 1 failed, 2 bad arguments.",
+    )
+    evaluate.add_argument("scenario", metavar="SCENARIO", help="scenario name or .lua file")
+    evaluate.add_argument("strategy", metavar="STRATEGY", help="strategy package, e.g. cot")
+    evaluate.add_argument("--llm", action="store_true", help="answer with the model from ALC_LLM_*")
+    evaluate.add_argument("--repeats", type=int, default=1, help="runs per case (default 1)")
+    evaluate.add_argument("--json", dest="as_json", action="store_true", help="print the eval as JSON")
+    evaluate.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
+    evaluate.add_argument(
+        "--compare",
+        metavar="CARD",
+        nargs="*",
+        default=None,
+        help="other cards (ids or aliases) in the report",
+    )
+    evaluate.add_argument("--answers", metavar="FILE", help="JSON lines of answers, as for run")
+    evaluate.add_argument("--opts", metavar="JSON", help="strategy options (a JSON object)")
+    evaluate.add_argument("--model", help="the model name recorded on the card")
+    evaluate.add_argument("--parallel", type=int, help="cases run side by side per pause (default 16)")
+    evaluate.add_argument("--no-card", action="store_true", help="do not write a card")
     args = parser.parse_args(argv)
 
     if args.command == "run":
@@ -109,7 +140,29 @@ def _main(argv: list[str] | None = None) -> int:
 
         _hand_over_ctrl_c()
         return run_command(
-            args.target, task=args.task, ctx=args.ctx, answers=args.answers, as_json=args.as_json
+            args.target,
+            task=args.task,
+            ctx=args.ctx,
+            answers=args.answers,
+            as_json=args.as_json,
+            llm=args.llm,
+        )
+    if args.command == "eval":
+        from alc_mcp.eval_cli import eval_command
+
+        return eval_command(
+            args.scenario,
+            args.strategy,
+            llm=args.llm,
+            repeats=args.repeats,
+            as_json=args.as_json,
+            html=args.html,
+            answers=args.answers,
+            opts=args.opts,
+            model=args.model,
+            parallel=args.parallel,
+            compare=args.compare,
+            no_card=args.no_card,
         )
 
     try:

@@ -71,6 +71,11 @@ class Stop(Exception):
     """The run cannot go on (answers ran out, input ended): cancel, then exit 1."""
 
 
+class Leave(Exception):
+    """The run cannot go on but the session can (the model did not answer): leave it
+    paused where it is, then exit 1."""
+
+
 # --- what to run -----------------------------------------------------------------------
 
 
@@ -256,6 +261,41 @@ class TerminalAnswers:
         return "".join(lines).removesuffix("\n").removesuffix("\r"), None
 
 
+class LlmAnswers:
+    """Answers from a chat-completions model (``--llm``, see ``alc_mcp.responder``).
+    ``portal`` is set once the event loop runs; a failure leaves the session paused."""
+
+    def __init__(self, config: Any, view: View) -> None:
+        self.config = config
+        self.view = view
+        self.portal: BlockingPortal | None = None
+        self._responder: Any = None
+
+    async def _answer(self, query: LlmQuery) -> tuple[str, TokenUsage | None]:
+        from alc_mcp.responder import Responder
+
+        if self._responder is None:
+            self._responder = Responder(self.config)
+        reply = await self._responder.answer(query)
+        return reply.text, reply.usage
+
+    def answer(self, query: LlmQuery, position: int, count: int) -> tuple[str, TokenUsage | None]:
+        from alc_mcp.responder import ResponderError
+
+        assert self.portal is not None
+        try:
+            text, usage = self.portal.call(self._answer, query)
+        except ResponderError as exc:
+            raise Leave(str(exc)) from None
+        self.view.say(f"Answer ({self.config.model}):")
+        self.view.say(_indent(text))
+        return text, usage
+
+    def close(self) -> None:
+        if self._responder is not None and self.portal is not None:
+            self.portal.call(self._responder.aclose)
+
+
 # --- what the person sees --------------------------------------------------------------
 
 
@@ -423,7 +463,10 @@ class Runner:
             result = reply.result
             self._observe(result)
             while isinstance(result, Paused):
-                result = self._answer(result)
+                try:
+                    result = self._answer(result)
+                except Leave as exc:
+                    return result, str(exc)
                 self._observe(result)
             return result, None
         except Stop as exc:
@@ -506,6 +549,8 @@ def run_command(
     ctx: str | None = None,
     answers: str | None = None,
     as_json: bool = False,
+    llm: bool = False,
+    llm_config: Any = None,
     config: Config | None = None,
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
@@ -529,6 +574,15 @@ def run_command(
         scripted = load_answers(answers, stdin) if answers is not None else None
         catalog = PackageCatalog(config)
         chosen = resolve_target(target, task, context, catalog)
+        if llm:
+            from alc_mcp.responder import LlmConfig, ResponderError
+
+            if scripted is not None:
+                raise UsageError("use either --llm or --answers, not both")
+            try:
+                llm_config = llm_config or LlmConfig.from_env()
+            except ResponderError as exc:
+                raise UsageError(str(exc)) from None
     except (ConfigError, UsageError) as exc:
         fail(str(exc))
         return EXIT_USAGE
@@ -537,19 +591,25 @@ def run_command(
     # someone has to read them.
     quiet = as_json and scripted is not None
     view = View(None if quiet else stderr if as_json else stdout)
-    source: ScriptedAnswers | TerminalAnswers = (
+    source: ScriptedAnswers | TerminalAnswers | LlmAnswers = (
         ScriptedAnswers(scripted[0], scripted[1], view)
         if scripted is not None
+        else LlmAnswers(llm_config, view)
+        if llm
         else TerminalAnswers(stdin, view)
     )
 
     try:
         with start_blocking_portal() as portal:
             service = SessionService.open(config, catalog)
+            if isinstance(source, LlmAnswers):
+                source.portal = portal
             try:
                 runner = Runner(portal, service, view, source)
                 result, stopped = runner.run(chosen)
             finally:
+                if isinstance(source, LlmAnswers):
+                    source.close()
                 portal.call(service.close)
     except KeyboardInterrupt:
         # Ctrl-C outside the run (usually a second one while the first is cancelling): go now.
@@ -557,7 +617,12 @@ def run_command(
         stdout.flush()
         os._exit(EXIT_INTERRUPTED)
 
-    if stopped is not None:
+    if stopped is not None and isinstance(result, Paused):
+        fail(
+            f"{stopped}\nThe session {runner.session_id} stays paused where it was; continue it with "
+            "alc_continue once the model answers again."
+        )
+    elif stopped is not None:
         fail(f"{stopped}\nThe session was cancelled.")
     if isinstance(source, ScriptedAnswers) and source.unused and isinstance(result, Completed):
         fail(f"warning: {source.unused} answer(s) in {source.label} were not used")

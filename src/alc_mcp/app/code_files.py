@@ -29,27 +29,42 @@ def code_roots(config: Config) -> tuple[Path, ...]:
     return (Path.cwd(), config.home)
 
 
-def read_code_file(code_file: str, roots: Sequence[Path]) -> tuple[str, str]:
-    """The source text of ``code_file`` and its Lua chunk name (``@<file name>``).
-
-    Raises ``CodeFileError`` when the real path of the file is outside every root, when
-    there are no roots, or when the file cannot be read as UTF-8 text."""
+def allowed_path(
+    text: str,
+    roots: Sequence[Path],
+    *,
+    what: str = "code_file",
+    reader: str = "alc_run",
+    inline: str = "code",
+) -> Path:
+    """The real path of ``text`` if it lies under one of ``roots`` (symlinks resolved
+    first, so a link cannot point out); else ``CodeFileError`` saying what to do."""
     if not roots:
         raise CodeFileError(
-            "code_file is turned off on this server (over HTTP it needs ALC_CODE_ROOTS set to the "
-            "directories alc_run may read); send the script's text as `code` instead."
+            f"{what} is turned off on this server (over HTTP it needs ALC_CODE_ROOTS set to the "
+            f"directories {reader} may read); send the text as `{inline}` instead."
         )
-    path = Path(code_file).expanduser()
+    path = Path(text).expanduser()
     real = path.resolve()
     allowed = [Path(root).expanduser().resolve() for root in roots]
     if not any(real.is_relative_to(root) for root in allowed):
         via = f" (it resolves to {real})" if real != path.absolute() else ""
         raise CodeFileError(
-            f"code_file {code_file!r} is outside the directories alc_run may read{via}: "
+            f"{what} {text!r} is outside the directories {reader} may read{via}: "
             f"{os.pathsep.join(str(root) for root in allowed)}. Move the file there, send its text as "
-            f"`code`, or add its directory to ALC_CODE_ROOTS ({os.pathsep!r}-separated) in the server's "
-            "environment."
+            f"`{inline}`, or add its directory to ALC_CODE_ROOTS ({os.pathsep!r}-separated) in the "
+            "server's environment."
         )
+    return real
+
+
+def read_code_file(code_file: str, roots: Sequence[Path]) -> tuple[str, str]:
+    """The source text of ``code_file`` and its Lua chunk name (``@<file name>``).
+
+    Raises ``CodeFileError`` when the real path of the file is outside every root, when
+    there are no roots, or when the file cannot be read as UTF-8 text."""
+    path = Path(code_file).expanduser()
+    real = allowed_path(code_file, roots)
     try:
         source = real.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

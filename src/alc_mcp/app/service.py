@@ -25,6 +25,7 @@ from alc_mcp.app.archive import Archive
 from alc_mcp.app.catalog import PackageCatalog
 from alc_mcp.app.code_files import code_roots
 from alc_mcp.app.durability import Durability, open_durability
+from alc_mcp.app.evaluation import EvalService
 from alc_mcp.app.host_variables import HostVariables
 from alc_mcp.app.programs import advice_ctx, advice_program, code_program
 from alc_mcp.app.strategy_inputs import advice_meta, check_required_inputs
@@ -93,6 +94,7 @@ class SessionService:
             unavailable_reason=durability.reason,
         )
         self.variables = HostVariables(self.registry)
+        self.evaluations = EvalService(self.registry, code_roots=code_roots(config))
 
     @classmethod
     def open(cls, config: Config, catalog: PackageCatalog | None = None) -> SessionService:
@@ -117,6 +119,7 @@ class SessionService:
     def close(self) -> None:
         """Stop every session's thread, then flush and close the store."""
         self.registry.close()
+        self.evaluations.close()
         self.durability.close()
 
     async def _session_id(self, key: str) -> str:

@@ -95,7 +95,16 @@ class Forker:
         self._make_worker = make_worker
         self._is_stopped = is_stopped
 
-    def run(self, strategies: Sequence[str], ctx: Any, *, abort_on_error: bool) -> list[ChildOutcome]:
+    def run(
+        self,
+        strategies: Sequence[str],
+        ctx: Any,
+        *,
+        abort_on_error: bool,
+        contexts: Sequence[Any] | None = None,
+    ) -> list[ChildOutcome]:
+        """Run every strategy on ``ctx`` (or child ``i`` on ``contexts[i]``, for
+        ``alc.fork_each``) and return their outcomes in order."""
         events: queue.SimpleQueue[tuple[int, WorkerEvent]] = queue.SimpleQueue()
         workers = []
         for vm, strategy in enumerate(strategies):
@@ -103,7 +112,8 @@ class Forker:
             def post(event: WorkerEvent, vm: int = vm) -> None:
                 events.put((vm, event))
 
-            workers.append(self._make_worker(vm, strategy, ctx, post, self._child_effects(vm)))
+            child_ctx = ctx if contexts is None else contexts[vm]
+            workers.append(self._make_worker(vm, strategy, child_ctx, post, self._child_effects(vm)))
         for worker in workers:
             worker.start()
         try:

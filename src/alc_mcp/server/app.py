@@ -22,6 +22,7 @@ from alc_mcp.config import Config
 from alc_mcp.server import texts
 from alc_mcp.server.base import AlcMCPServer
 from alc_mcp.server.catalog_mcp import register_prompts, register_resources
+from alc_mcp.server.eval_tools import register_eval_tools
 from alc_mcp.server.history_tools import register_history_tools
 from alc_mcp.server.package_tools import register_package_tools
 from alc_mcp.server.session_tools import register_session_tools
@@ -46,6 +47,7 @@ def build_server(config: Config | None = None, *, service: SessionService | None
     register_history_tools(server)
     register_package_tools(server)
     register_variable_tools(server)
+    register_eval_tools(server)
     register_resources(server, catalog)
     register_prompts(server, catalog)
     return server

@@ -852,3 +852,18 @@ function alc.pipe(strategies, ctx, opts) end
 ---@param opts? alc.ForkOpts
 ---@return alc.ForkResult[]
 function alc.fork(strategies, ctx, opts) end
+
+---Like alc.fork, but each child runs its own package on its own ctx (the eval runner's way to run many
+---cases in one pause). Package names may be dotted module names (`evalframe.child`).
+---Raises `alc.fork_each: items must be a non-empty array of {strategy = name, ctx = table}`,
+---`alc.fork_each: items[<i>]: invalid strategy name '<n>'`, `alc.fork_each: items[<i>].ctx must be a table, got <type>`.
+---@param items {strategy: string, ctx: table}[]
+---@param opts? alc.ForkOpts
+---@return alc.ForkResult[]
+function alc.fork_each(items, opts) end
+
+---Summary statistics of an evalframe report (pass rate, mean, std dev, 95% CI, pass@k, by tag, tokens),
+---computed by the same code as the alc_eval tool. Internal: used by `require("evalframe")`.
+---@param report table A report as `evalframe.run` builds it (`cases[i].runs[j].score/passed`).
+---@return table
+function alc._eval_summary(report) end

@@ -9,6 +9,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from alc_mcp.engine.stdlib import fork, mathlib, state, text, vars
+from alc_mcp.engine.stdlib import evaluation, fork, mathlib, state, text, vars
 
-MODULES: tuple[ModuleType, ...] = (state, text, mathlib, fork, vars)
+MODULES: tuple[ModuleType, ...] = (state, text, mathlib, fork, vars, evaluation)

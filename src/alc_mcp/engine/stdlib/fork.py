@@ -11,6 +11,8 @@ from alc_mcp.engine.port import BridgeContext
 
 #: The names require() accepts for a top-level package.
 STRATEGY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: alc.fork_each also takes dotted module names.
+MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 #: "fail" aborts too: that is what its name promises (algocline treats it as "skip").
 #: Anything else is refused rather than silently skipping, as alc.pipe does.
 ON_ERROR = {None: False, b"skip": False, b"continue": False, b"abort": True, b"fail": True}
@@ -47,4 +49,33 @@ def functions(context: BridgeContext) -> dict[str, Callback]:
         outcomes = context.forker.run(names, json.from_lua(ctx), abort_on_error=ON_ERROR[on_error])
         return json.to_lua([outcome.to_json() for outcome in outcomes])
 
-    return {"fork": fork}
+    @lua_callback("alc.fork_each")
+    def fork_each(items: Any = None, opts: Any = None) -> Any:
+        """Like alc.fork, but each child has its own package and ctx:
+        ``alc.fork_each({{strategy = "cot", ctx = {...}}, ...})`` (the eval runner's way to
+        run many cases in one pause). Package names may be dotted (``evalframe.child``)."""
+        if not is_table(items) or len(items) == 0:
+            raise BridgeError("items must be a non-empty array of {strategy = name, ctx = table}")
+        names, contexts = [], []
+        for index in range(1, len(items) + 1):
+            item = items[index]
+            if not is_table(item):
+                raise BridgeError(f"items[{index}] must be a table, got {lua_type_name(item)}")
+            name = item[b"strategy"]
+            text = name.decode("utf-8", "replace") if isinstance(name, bytes) else lua_type_name(name)
+            if not isinstance(name, bytes) or not MODULE_NAME.fullmatch(text):
+                raise BridgeError(f"items[{index}]: invalid strategy name '{text}'")
+            child_ctx = item[b"ctx"]
+            if not is_table(child_ctx):
+                raise BridgeError(f"items[{index}].ctx must be a table, got {lua_type_name(child_ctx)}")
+            names.append(text)
+            contexts.append(json.from_lua(child_ctx))
+        if opts is not None and not is_table(opts):
+            raise BridgeError(f"opts must be a table, got {lua_type_name(opts)}")
+        on_error = opts[b"on_error"] if opts is not None else None
+        if on_error not in ON_ERROR:
+            raise BridgeError('unknown on_error (use "abort", "fail", "skip" or "continue")')
+        outcomes = context.forker.run(names, None, abort_on_error=ON_ERROR[on_error], contexts=contexts)
+        return json.to_lua([outcome.to_json() for outcome in outcomes])
+
+    return {"fork": fork, "fork_each": fork_each}

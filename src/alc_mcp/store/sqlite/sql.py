@@ -72,6 +72,58 @@ MIGRATIONS: tuple[MigrationStep, ...] = (
     ),
 )
 
+# Evaluation: immutable cards, aliases that move between cards, and the eval history.
+# Kept as named statements so ``store.cards`` can create the same tables in an
+# in-memory database when durability is off.
+CARD_SCHEMA: tuple[str, ...] = (
+    """
+    CREATE TABLE IF NOT EXISTS cards (
+        id          TEXT PRIMARY KEY,
+        created_at  INTEGER NOT NULL,
+        strategy    TEXT NOT NULL,
+        scenario    TEXT NOT NULL,
+        model       TEXT,
+        data        TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS cards_by_created ON cards (created_at, id)",
+    # A card is written once: no statement may change or remove it.
+    """
+    CREATE TRIGGER IF NOT EXISTS cards_immutable_update BEFORE UPDATE ON cards
+    BEGIN SELECT RAISE(ABORT, 'cards are immutable'); END
+    """,
+    """
+    CREATE TRIGGER IF NOT EXISTS cards_immutable_delete BEFORE DELETE ON cards
+    BEGIN SELECT RAISE(ABORT, 'cards are immutable'); END
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS card_aliases (
+        alias       TEXT PRIMARY KEY,
+        card_id     TEXT NOT NULL REFERENCES cards (id),
+        updated_at  INTEGER NOT NULL
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS evals (
+        id           TEXT PRIMARY KEY,
+        session_id   TEXT,
+        strategy     TEXT NOT NULL,
+        scenario     TEXT NOT NULL,
+        status       TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        finished_at  INTEGER,
+        card_id      TEXT,
+        request      TEXT NOT NULL,
+        result       TEXT,
+        error        TEXT
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS evals_by_created ON evals (created_at, id)",
+    "CREATE INDEX IF NOT EXISTS evals_by_session ON evals (session_id)",
+)
+
+MIGRATIONS = (*MIGRATIONS, CARD_SCHEMA)  # 3: evaluation cards, aliases and history
+
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
