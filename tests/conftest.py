@@ -1,16 +1,21 @@
-"""Shared fixtures: a real server per test, driven through a real in-process MCP client."""
+"""Shared fixtures: a real server per test, driven through a real in-process MCP client
+(``host``), or the same tools called without the MCP transport (``engine_host``)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from mcp import Client
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.shared.exceptions import MCPError
 
+from alc_mcp.app import SessionService
 from alc_mcp.config import Config, Limits
 from alc_mcp.server.app import build_server
 
@@ -66,6 +71,66 @@ class Host:
 
 
 @pytest.fixture
-async def host(config: Config) -> AsyncIterator[Host]:
+async def mcp_host(config: Config) -> AsyncIterator[Host]:
+    """A real server driven through a real in-process MCP client."""
     async with Client(build_server(config)) as client:
         yield Host(client)
+
+
+@pytest.fixture
+def host(mcp_host: Host) -> Host:
+    """The default host: the real client (directories of Lua-only tests override it)."""
+    return mcp_host
+
+
+@cache
+def _tool_table() -> MCPServer[Any]:
+    """The server's tools, built once: a tool reaches the service through its request's
+    context, never through the server it was registered on, so one table serves every
+    test's service (building a server is most of a test's set-up time)."""
+    return build_server(Config(home=Path("/nonexistent/alc-home"), durable=False))
+
+
+@dataclass
+class _Request:
+    """The part of a request context a tool reads (``server/context.service_of``)."""
+
+    lifespan_context: SessionService
+
+
+class EngineHost(Host):
+    """A ``Host`` without the MCP transport, for tests of Lua semantics: each call goes
+    through the server's own tool (argument validation, the service, result shaping) and
+    a tool failure becomes the same error text the SDK's call handler sends."""
+
+    def __init__(self, service: SessionService) -> None:
+        self.service = service
+        self._request = _Request(service)
+
+    async def call(self, tool: str, **arguments: Any) -> ToolResult:
+        server = _tool_table()
+        context: Context[SessionService, Any] = Context(request_context=self._request, mcp_server=server)  # type: ignore[arg-type]
+        wire_arguments = orjson.loads(orjson.dumps(arguments))  # as the client would send them
+        try:
+            result = await server.call_tool(tool, wire_arguments, context)
+        except MCPError:
+            raise
+        except Exception as exc:  # MCPServer._handle_call_tool: every failure is a tool error
+            return ToolResult(str(exc), True)
+        (content,) = result.content  # type: ignore[union-attr]
+        return ToolResult(content.text, bool(result.is_error))  # type: ignore[union-attr]
+
+
+@pytest.fixture
+async def engine_host(config: Config) -> AsyncIterator[EngineHost]:
+    """The tools over a fresh in-memory service (durability off), without MCP: for tests
+    that only look at what a script does, not at the transport or the store."""
+    async with SessionService.open(replace(config, durable=False)).running() as service:
+        yield EngineHost(service)
+
+
+@pytest.fixture
+async def durable_engine_host(config: Config) -> AsyncIterator[EngineHost]:
+    """As ``engine_host``, over the SQLite store (for what the store backs, e.g. alc.state)."""
+    async with SessionService.open(config).running() as service:
+        yield EngineHost(service)

@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Host
+from tests.conftest import EngineHost, Host
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def host(engine_host: EngineHost) -> EngineHost:
+    """Only what scripts can do is under test here: the tools without MCP."""
+    return engine_host
 
 
 async def result_of(host: Host, code: str) -> object:

@@ -10,9 +10,16 @@ from importlib import resources
 import pytest
 from lupa import lua54
 
-from tests.conftest import Host
+from tests.conftest import EngineHost, Host
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def host(engine_host: EngineHost) -> EngineHost:
+    """Only what scripts can do is under test here: the tools without MCP."""
+    return engine_host
+
 
 #: The file the server serves as alc://types/alc.d.lua.
 TYPES_SOURCE = resources.files("alc_mcp.engine").joinpath("lua/alc.d.lua").read_text(encoding="utf-8")

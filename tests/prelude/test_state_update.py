@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Host
+from tests.conftest import EngineHost, Host
 from tests.prelude.support import completed
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def host(durable_engine_host: EngineHost) -> EngineHost:
+    """alc.state lives in the store: keep it on, as it is by default."""
+    return durable_engine_host
 
 
 async def test_default_is_used_for_a_missing_key(host: Host) -> None:

@@ -11,11 +11,17 @@ import orjson
 import pytest
 
 from alc_mcp.config import Config
-from tests.conftest import TEST_LIMITS, Host
+from tests.conftest import TEST_LIMITS, EngineHost, Host
 from tests.durable.support import serve
 from tests.stdlib.support import lua_error, result
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def host(durable_engine_host: EngineHost) -> EngineHost:
+    """alc.state lives in the store: keep it on, as it is by default."""
+    return durable_engine_host
 
 
 def config(home: Path, **overrides: Any) -> Config:

@@ -133,7 +133,8 @@ async def test_parse_readers(host: Host) -> None:
     }
 
 
-async def test_the_kit_is_no_package_and_has_no_prompt(host: Host) -> None:
+async def test_the_kit_is_no_package_and_has_no_prompt(mcp_host: Host) -> None:
+    host = mcp_host  # the prompt list is MCP's, so this one needs the real client
     listing = await host.ok("alc_pkg_list")
     names = {entry["name"] for entry in listing["packages"]}
     assert "cot" in names

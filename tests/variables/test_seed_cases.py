@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 import pytest
 
-from tests.conftest import Host
+from tests.conftest import EngineHost, Host
 from tests.durable.support import serve, wait_until
 from tests.variables.support import (
     DEFINE,
@@ -27,6 +27,14 @@ from tests.variables.support import (
 )
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def host(durable_engine_host: EngineHost) -> EngineHost:
+    """The seed cases are about variables, not the transport: the tools without MCP,
+    over the store as by default (every change is journaled)."""
+    return durable_engine_host
+
 
 UNKNOWN_TYPE = "unknown variable type 'invalid' (use string, integer, float, boolean, choice or json)"
 
