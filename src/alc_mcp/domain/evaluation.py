@@ -18,8 +18,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from scipy import stats as sps
-
 #: The k of pass@k reported (those not above the number of repeats).
 PASS_AT = (1, 2, 3, 5, 10, 20, 50, 100)
 #: Rough tokens per byte of prompt/response text (the server's estimate for English).
@@ -83,7 +81,7 @@ def mean_ci(scores: Sequence[float], level: float = 0.95) -> tuple[float, float]
     sd = _sd(scores)
     if sd == 0:
         return (mean, mean)
-    half = float(sps.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
+    half = float(_scipy_stats().t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
     return (max(0.0, mean - half), min(1.0, mean + half))
 
 
@@ -395,7 +393,7 @@ def welch(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
     with warnings.catch_warnings():
         # One side without spread is fine for Welch's test; scipy still warns about it.
         warnings.simplefilter("ignore", RuntimeWarning)
-        test = sps.ttest_ind(a, b, equal_var=False)
+        test = _scipy_stats().ttest_ind(a, b, equal_var=False)
         ci = test.confidence_interval(0.95)
     d = diff / pooled if pooled > 0 else None
     correction = 1 - 3 / (4 * (len(a) + len(b)) - 9)
@@ -423,3 +421,11 @@ def effect_label(d: float | None) -> str:
     if size < 0.8:
         return "medium"
     return "large"
+
+
+def _scipy_stats() -> Any:
+    """scipy.stats, imported on first use: it takes most of a second, and every
+    ``alc-mcp`` process would pay it at start-up, evaluating or not."""
+    from scipy import stats
+
+    return stats

@@ -9,11 +9,13 @@ message says what to do.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.tools import Tool
 
 from alc_mcp import __version__
 from alc_mcp.app import SessionService
@@ -22,13 +24,30 @@ from alc_mcp.config import Config
 from alc_mcp.server import texts
 from alc_mcp.server.base import AlcMCPServer
 from alc_mcp.server.catalog_mcp import register_prompts, register_resources
-from alc_mcp.server.eval_tools import register_eval_tools
+from alc_mcp.server.eval_tools import register_eval_resources, register_eval_tools
 from alc_mcp.server.history_tools import register_history_tools
 from alc_mcp.server.package_tools import register_package_tools
 from alc_mcp.server.session_tools import register_session_tools
+from alc_mcp.server.toolbox import ToolBox
 from alc_mcp.server.variable_tools import register_variable_tools
 
 __all__ = ["build_server"]
+
+
+@functools.cache
+def _tools() -> tuple[Tool, ...]:
+    box = ToolBox()
+    register_session_tools(box)
+    register_history_tools(box)
+    register_package_tools(box)
+    register_variable_tools(box)
+    register_eval_tools(box)
+    return tuple(box.tools)
+
+
+def tool_table() -> list[Tool]:
+    """Every alc-mcp tool (declared once per process; see ``server.toolbox``)."""
+    return list(_tools())
 
 
 def build_server(config: Config | None = None, *, service: SessionService | None = None) -> MCPServer[Any]:
@@ -42,12 +61,10 @@ def build_server(config: Config | None = None, *, service: SessionService | None
         async with (service or SessionService.open(config, catalog)).running() as running:
             yield running
 
-    server = AlcMCPServer("alc-mcp", version=__version__, instructions=texts.INSTRUCTIONS, lifespan=lifespan)
-    register_session_tools(server)
-    register_history_tools(server)
-    register_package_tools(server)
-    register_variable_tools(server)
-    register_eval_tools(server)
+    server = AlcMCPServer(
+        "alc-mcp", version=__version__, instructions=texts.INSTRUCTIONS, lifespan=lifespan, tools=tool_table()
+    )
     register_resources(server, catalog)
+    register_eval_resources(server)
     register_prompts(server, catalog)
     return server

@@ -9,8 +9,10 @@ calling a tool.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+import orjson
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.server.mcpserver.prompts.base import Prompt
@@ -71,12 +73,16 @@ def register_prompts(server: MCPServer, catalog: PackageCatalog) -> list[str]:
             meta = catalog.meta_now(package.name)
         except ScratchError:
             continue  # a broken bundled strategy is reported by its tests, not at start-up
-        server.add_prompt(_strategy_prompt(package.name, meta))
+        server.add_prompt(_strategy_prompt(package.name, dumps_compact(meta)))
         names.append(package.name)
     return names
 
 
-def _strategy_prompt(name: str, meta: dict[str, Any]) -> Prompt:
+@functools.lru_cache(maxsize=256)
+def _strategy_prompt(name: str, meta_json: str) -> Prompt:
+    """The prompt of one strategy; cached per (name, meta), since a prompt holds no state
+    and building it is pydantic work every server would otherwise repeat."""
+    meta = orjson.loads(meta_json)
     description = str(meta.get("description") or f"the {name} strategy")
 
     def render(task: str, opts: str = "") -> str:

@@ -19,6 +19,7 @@ from alc_mcp.domain.feed_result import feed_result_json
 from alc_mcp.domain.jsonfmt import dumps_compact, dumps_pretty
 from alc_mcp.server.context import ServiceContext, service_of
 from alc_mcp.server.params import OptionalText, caller_mistakes, text_param
+from alc_mcp.server.toolbox import ToolBox
 
 ALC_EVAL = """\
 Evaluate a strategy on a scenario: every case (x repeats) runs as a child of the strategy, \
@@ -37,8 +38,8 @@ def eval_mistakes(prefix: str = "") -> Iterator[None]:
         yield
 
 
-def register_eval_tools(server: MCPServer[Any]) -> None:
-    """Register the evaluation tools and the ``alc://cards/{id}`` resource."""
+def register_eval_tools(server: ToolBox) -> None:
+    """Declare the evaluation tools: evals, their history and comparison, scenarios, cards."""
     local = ToolAnnotations(open_world_hint=False)
     read_only = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
@@ -227,6 +228,10 @@ def register_eval_tools(server: MCPServer[Any]) -> None:
     ) -> str:
         with eval_mistakes():
             return dumps_compact((await service_of(context).evaluations.alias_get(alias)).to_json())
+
+
+def register_eval_resources(server: MCPServer[Any]) -> None:
+    """The ``alc://cards/{id}`` resource: one card as JSON."""
 
     @server.resource(
         "alc://cards/{card_id}",

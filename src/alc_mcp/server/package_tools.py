@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
 from alc_mcp.domain.jsonfmt import dumps_compact, dumps_pretty
@@ -12,11 +9,12 @@ from alc_mcp.server import texts
 from alc_mcp.server.annotations import DESTRUCTIVE, OPEN_WORLD_DESTRUCTIVE, READ_ONLY
 from alc_mcp.server.context import ServiceContext, service_of
 from alc_mcp.server.params import OptionalText, caller_mistakes, text_param
+from alc_mcp.server.toolbox import ToolBox
 
 __all__ = ["register_package_tools"]
 
 
-def register_package_tools(server: MCPServer[Any]) -> None:
+def register_package_tools(server: ToolBox) -> None:
     @server.tool(description=texts.ALC_PKG_LIST, annotations=READ_ONLY, structured_output=False)
     async def alc_pkg_list(context: ServiceContext) -> str:
         return dumps_compact(await service_of(context).packages())

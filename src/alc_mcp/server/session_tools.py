@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
@@ -21,6 +20,7 @@ from alc_mcp.server import texts
 from alc_mcp.server.annotations import LOCAL, READ_ONLY
 from alc_mcp.server.context import ServiceContext, service_of
 from alc_mcp.server.params import VARS_PRESET, OptionalText, caller_mistakes, text_param
+from alc_mcp.server.toolbox import ToolBox
 
 __all__ = ["register_session_tools"]
 
@@ -41,7 +41,7 @@ class ResponseItem(BaseModel):
     usage: Usage | None = Field(default=None, description="Optional token usage for this answer.")
 
 
-def register_session_tools(server: MCPServer[Any]) -> None:
+def register_session_tools(server: ToolBox) -> None:
     @server.tool(description=texts.ALC_RUN, annotations=LOCAL, structured_output=False)
     async def alc_run(
         context: ServiceContext,

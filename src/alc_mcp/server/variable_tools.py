@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
 from alc_mcp.domain.jsonfmt import dumps_compact
@@ -13,11 +12,12 @@ from alc_mcp.server import texts
 from alc_mcp.server.annotations import LOCAL, READ_ONLY
 from alc_mcp.server.context import ServiceContext, service_of
 from alc_mcp.server.params import OptionalText, caller_mistakes, text_param
+from alc_mcp.server.toolbox import ToolBox
 
 __all__ = ["register_variable_tools"]
 
 
-def register_variable_tools(server: MCPServer[Any]) -> None:
+def register_variable_tools(server: ToolBox) -> None:
     @server.tool(description=texts.ALC_VARS_LIST, annotations=READ_ONLY, structured_output=False)
     async def alc_vars_list(
         context: ServiceContext,
