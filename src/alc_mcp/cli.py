@@ -18,6 +18,8 @@ from alc_mcp.config import Config, ConfigError
 if TYPE_CHECKING:
     from alc_mcp.app import SessionService
 
+__all__ = ["INTERRUPTED", "WAITING", "main"]
+
 WAITING = "alc-mcp: waiting for an MCP client on stdin (see README: Host configuration); Ctrl-C to quit"
 
 #: Exit status after Ctrl-C (128 + SIGINT), as a shell reports it.

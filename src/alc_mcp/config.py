@@ -11,6 +11,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+__all__ = [
+    "DEFAULT_DB_BUSY_TIMEOUT_MS",
+    "DEFAULT_HIBERNATE_AFTER_SECONDS",
+    "DEFAULT_IDLE_TTL_SECONDS",
+    "DEFAULT_MAX_CPU_SECONDS",
+    "DEFAULT_MAX_INSTRUCTIONS",
+    "DEFAULT_MAX_LIVE_SESSIONS",
+    "DEFAULT_MAX_MEMORY_MB",
+    "DEFAULT_MAX_RUN_SECONDS",
+    "DEFAULT_MAX_VARIABLES",
+    "DEFAULT_MAX_VARIABLE_BYTES",
+    "DEFAULT_PROMPT_PREVIEW_CHARS",
+    "DEFAULT_RETENTION_DAYS",
+    "Config",
+    "ConfigError",
+    "Limits",
+]
+
 
 class ConfigError(ValueError):
     """An environment variable holds a value the server cannot use."""

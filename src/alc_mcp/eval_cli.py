@@ -44,6 +44,8 @@ from alc_mcp.terminal import (
     load_answers,
 )
 
+__all__ = ["BAR_WIDTH", "Progress", "eval_command", "summary_table"]
+
 BAR_WIDTH = 24
 
 

@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
+__all__ = ["CSS", "PALETTE", "hbar_chart", "render", "strategy_chart"]
+
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f")
 PASS, FAIL = "#59a14f", "#e15759"
 

@@ -32,6 +32,18 @@ from alc_mcp.domain.query import LlmQuery, TokenUsage
 if TYPE_CHECKING:
     from alc_mcp.app import SessionService
 
+__all__ = [
+    "BODY_PREVIEW",
+    "MAX_RETRY_AFTER_SECONDS",
+    "RETRY_STATUS",
+    "LlmConfig",
+    "Reply",
+    "Responder",
+    "ResponderConfigError",
+    "ResponderError",
+    "drive",
+]
+
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_SECONDS = 60.0
 BODY_PREVIEW = 200

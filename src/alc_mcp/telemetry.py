@@ -35,6 +35,8 @@ from typing import Any
 from opentelemetry import metrics
 from opentelemetry.metrics import Counter
 
+__all__ = ["METER_NAME", "Subscriber", "TelemetryEvent", "emit", "log", "subscribe"]
+
 log = logging.getLogger(__name__)
 
 METER_NAME = "alc_mcp"

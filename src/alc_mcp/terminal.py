@@ -50,6 +50,34 @@ from alc_mcp.domain.program import Program
 from alc_mcp.domain.query import LlmQuery, TokenUsage
 from alc_mcp.domain.state import FeedError
 
+__all__ = [
+    "CANCEL_WAIT_SECONDS",
+    "END_OF_ANSWER",
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "RULE_WIDTH",
+    "WAITING_PREVIEW_CHARS",
+    "AnswerSource",
+    "Leave",
+    "LlmAnswers",
+    "Runner",
+    "Scripted",
+    "ScriptedAnswers",
+    "Stop",
+    "Target",
+    "TerminalAnswers",
+    "UsageError",
+    "View",
+    "load_answers",
+    "parse_answers",
+    "parse_ctx",
+    "resolve_target",
+    "run_command",
+    "stats_line",
+]
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2

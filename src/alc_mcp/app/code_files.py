@@ -16,6 +16,8 @@ from pathlib import Path
 
 from alc_mcp.config import Config
 
+__all__ = ["CodeFileError", "allowed_path", "code_roots", "read_code_file"]
+
 
 class CodeFileError(ValueError):
     """``code_file`` names a file the server will not (or cannot) read."""

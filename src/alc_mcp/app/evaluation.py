@@ -50,6 +50,20 @@ from alc_mcp.engine.registry import SessionRegistry
 from alc_mcp.engine.scratch import ScratchError, evaluate
 from alc_mcp.store.cards import CardError, CardExists, CardNotFound, CardStore, EvalRow
 
+__all__ = [
+    "CARD_OUTPUT_CHARS",
+    "EVAL_CHUNK",
+    "EVAL_SOURCE",
+    "FINAL_EVENTS",
+    "MAX_REPEATS",
+    "EvalError",
+    "EvalRequest",
+    "EvalService",
+    "EvalStart",
+    "card_id_for",
+    "new_eval_id",
+]
+
 T = TypeVar("T")
 
 EVAL_SOURCE = 'return require("evalframe").main(ctx)'

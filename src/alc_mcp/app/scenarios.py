@@ -13,12 +13,20 @@ import re
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from alc_mcp.app.code_files import allowed_path
-from alc_mcp.engine.packages import PackageResolver
+from alc_mcp.engine.packages import PackageResolver, bundled_dir
+
+__all__ = [
+    "MAX_SCENARIO_BYTES",
+    "SCENARIO_NAME",
+    "Scenario",
+    "ScenarioCatalog",
+    "ScenarioError",
+    "bundled_scenarios_dir",
+]
 
 SCENARIO_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
 MAX_SCENARIO_BYTES = 1024 * 1024
@@ -29,11 +37,7 @@ class ScenarioError(ValueError):
 
 
 def bundled_scenarios_dir() -> Path:
-    """Scenarios ship inside the wheel; in a source checkout they sit at the top level."""
-    packaged = Path(str(resources.files("alc_mcp"))) / "scenarios"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parents[3] / "scenarios"
+    return bundled_dir("scenarios")
 
 
 @dataclass(frozen=True, slots=True)

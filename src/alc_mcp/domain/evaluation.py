@@ -18,6 +18,26 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+__all__ = [
+    "CARD_SCHEMA",
+    "CHARS_PER_TOKEN",
+    "PASS_AT",
+    "Card",
+    "EvaluationError",
+    "effect_label",
+    "estimated_tokens",
+    "field",
+    "matches",
+    "mean_ci",
+    "order_cards",
+    "pass_at_k",
+    "runs_of",
+    "scores_of",
+    "short_name",
+    "summarize",
+    "welch",
+]
+
 #: The k of pass@k reported (those not above the number of repeats).
 PASS_AT = (1, 2, 3, 5, 10, 20, 50, 100)
 #: Rough tokens per byte of prompt/response text (the server's estimate for English).

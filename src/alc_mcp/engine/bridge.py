@@ -26,6 +26,8 @@ from alc_mcp.engine.luaargs import (
 from alc_mcp.engine.port import BridgeContext
 from alc_mcp.engine.stdlib import MODULES
 
+__all__ = ["Bridge"]
+
 
 class Bridge:
     """The Layer 0 ``alc`` table for one VM."""

@@ -2,6 +2,8 @@
 
 import time
 
+__all__ = ["now_ms"]
+
 
 def now_ms() -> int:
     return int(time.time() * 1000)

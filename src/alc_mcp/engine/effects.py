@@ -18,6 +18,8 @@ from alc_mcp.domain.query import LlmQuery
 from alc_mcp.engine.errors import BudgetExceeded
 from alc_mcp.engine.events import PauseRequest
 
+__all__ = ["BudgetCheck", "Effects", "Pauser", "Recorder"]
+
 Pauser = Callable[[PauseRequest], list[str]]
 Recorder = Callable[[Any], None]
 BudgetCheck = Callable[[], str | None]

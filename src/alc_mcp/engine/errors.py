@@ -1,5 +1,7 @@
 """Errors raised inside ``alc.*`` calls, as the Lua side will see them."""
 
+__all__ = ["BridgeError", "BudgetExceeded", "FatalError"]
+
 
 class BridgeError(Exception):
     """An ordinary Lua error raised by an ``alc.*`` function (catchable by pcall)."""

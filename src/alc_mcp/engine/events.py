@@ -7,6 +7,8 @@ from typing import Any
 
 from alc_mcp.domain.query import LlmQuery
 
+__all__ = ["PauseRequest", "ScriptCancelled", "ScriptFailed", "ScriptReturned", "WorkerEvent"]
+
 
 @dataclass(frozen=True, slots=True)
 class PauseRequest:

@@ -21,6 +21,8 @@ from alc_mcp.engine.errors import BridgeError, FatalError
 from alc_mcp.engine.events import PauseRequest, ScriptCancelled, ScriptFailed, ScriptReturned, WorkerEvent
 from alc_mcp.engine.port import SessionPort
 
+__all__ = ["POLL_SECONDS", "ChildEffects", "ChildOutcome", "ChildPort", "Forker", "WorkerFactory"]
+
 #: How often the multiplexer looks at the parent's stop flag while children run.
 POLL_SECONDS = 0.05
 

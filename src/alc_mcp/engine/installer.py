@@ -19,6 +19,16 @@ from typing import Any
 
 from alc_mcp.engine.packages import PACKAGE_NAME, PackageError
 
+__all__ = [
+    "GIT_TIMEOUT_SECONDS",
+    "SOURCE_FILE",
+    "InstallError",
+    "InstallReport",
+    "install",
+    "installed_source",
+    "remove",
+]
+
 GIT_TIMEOUT_SECONDS = 60
 SOURCE_FILE = ".alc-source.json"
 _GIT_PREFIXES = ("http://", "https://", "git@", "git://", "ssh://", "file://")

@@ -28,6 +28,8 @@ from alc_mcp.domain.journal import Finished, JournalEvent, Observed, ObservedBat
 from alc_mcp.engine.clock import now_ms
 from alc_mcp.engine.storage import SessionStore
 
+__all__ = ["OBSERVED_BATCH", "JournalWriter", "SessionRecorder", "wait_future"]
+
 T = TypeVar("T")
 
 

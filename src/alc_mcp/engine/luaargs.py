@@ -21,6 +21,20 @@ from alc_mcp.domain.query import DEFAULT_MAX_TOKENS
 from alc_mcp.engine.errors import BridgeError, BudgetExceeded, FatalError
 from alc_mcp.engine.luajson import LuaNull, LuaValueError, lua_type_of
 
+__all__ = [
+    "MAX_U32",
+    "Callback",
+    "as_count",
+    "as_text",
+    "describe",
+    "is_table",
+    "lua_callback",
+    "lua_number_text",
+    "lua_type_name",
+    "max_tokens_option",
+    "truthy",
+]
+
 MAX_U32 = 2**32 - 1
 
 Callback = Callable[..., tuple[Any, ...]]

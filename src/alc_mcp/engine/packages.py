@@ -15,6 +15,20 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+__all__ = [
+    "MAX_SOURCE_BYTES",
+    "MODULE_NAME",
+    "PACKAGE_NAME",
+    "InstalledPackage",
+    "Module",
+    "ModuleNotFound",
+    "PackageError",
+    "PackageResolver",
+    "Root",
+    "bundled_dir",
+    "bundled_strategies_dir",
+]
+
 #: A plain dotted identifier: no path separators, no "..", nothing a path could hide in.
 MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 PACKAGE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -29,12 +43,17 @@ class ModuleNotFound(PackageError):
     """No root has the module; the message lists every file looked for, one per line."""
 
 
-def bundled_strategies_dir() -> Path:
-    """Strategies ship inside the wheel; in a source checkout they sit at the top level."""
-    packaged = Path(str(resources.files("alc_mcp"))) / "strategies"
+def bundled_dir(name: str) -> Path:
+    """A folder that ships inside the wheel (``strategies``, ``scenarios``); in a source
+    checkout it sits at the top level."""
+    packaged = Path(str(resources.files("alc_mcp"))) / name
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parents[3] / "strategies"
+    return Path(__file__).resolve().parents[3] / name
+
+
+def bundled_strategies_dir() -> Path:
+    return bundled_dir("strategies")
 
 
 @dataclass(frozen=True, slots=True)

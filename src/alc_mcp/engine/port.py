@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     from alc_mcp.engine.fork import Forker
 from alc_mcp.engine.storage import SharedStore
 
+__all__ = ["BridgeContext", "SessionPort"]
+
 
 class SessionPort(Protocol):
     """What the bridge needs from its session. Called on the session thread; the

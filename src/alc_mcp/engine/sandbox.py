@@ -19,6 +19,28 @@ from lupa import lua54
 from alc_mcp.config import Limits
 from alc_mcp.engine.luajson import LuaNull
 
+__all__ = [
+    "BYTES_PER_INSTRUCTION",
+    "CHECK_EVERY",
+    "CLOCK_QUANTUM",
+    "HOOK_EVERY",
+    "OUT_OF_MEMORY",
+    "PATTERNS_CHUNK",
+    "PATTERNS_SOURCE",
+    "PATTERN_SAFE_STEPS",
+    "SANDBOX_CHUNK",
+    "SANDBOX_SOURCE",
+    "LimitMonitor",
+    "SandboxHost",
+    "clean_traceback",
+    "cpu_limit_message",
+    "install_sandbox",
+    "instruction_limit_message",
+    "memory_limit_message",
+    "new_runtime",
+    "time_limit_message",
+]
+
 #: Instructions between two runs of the Lua hook. Lua 5.4 pays for a count hook on
 #: every instruction whatever the count, so a small count costs little; it bounds how
 #: long one stretch of heavy instructions (``..`` or ``==`` on huge strings) can go

@@ -14,6 +14,8 @@ from alc_mcp.engine.packages import PackageResolver
 from alc_mcp.engine.storage import SharedStore
 from alc_mcp.engine.worker import LuaWorker, WorkerGone
 
+__all__ = ["NO_HOST", "ScratchError", "evaluate"]
+
 NO_HOST = "package code asked the LLM while loading; alc.llm is only available inside a session"
 
 

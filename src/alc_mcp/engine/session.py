@@ -54,6 +54,16 @@ from alc_mcp.engine.storage import SharedStore, StoreUnavailable
 from alc_mcp.engine.variables import Outcome, VariableOps, script_call, with_limits
 from alc_mcp.engine.worker import LuaWorker, WorkerGone
 
+__all__ = [
+    "Answer",
+    "Session",
+    "SessionBusy",
+    "SessionError",
+    "SessionFinished",
+    "StoreDown",
+    "build_snapshot",
+]
+
 
 class SessionError(Exception):
     """A caller mistake about a session; the message says what to do."""

@@ -27,6 +27,8 @@ from alc_mcp.domain.variables import (
     VariableSet,
 )
 
+__all__ = ["Outcome", "VariableOps", "script_call", "with_limits"]
+
 
 @dataclass(slots=True)
 class Outcome:

@@ -33,6 +33,17 @@ from alc_mcp.engine.port import BridgeContext, SessionPort
 from alc_mcp.engine.sandbox import LimitMonitor, SandboxHost, clean_traceback, install_sandbox, new_runtime
 from alc_mcp.engine.storage import SharedStore
 
+__all__ = [
+    "CANCELLED",
+    "PRELUDE_CHUNK",
+    "PRELUDE_SOURCE",
+    "REQUIRE_SOURCE",
+    "EffectsFactory",
+    "LuaWorker",
+    "WorkerGone",
+    "now_ms",
+]
+
 CANCELLED = "session cancelled by the host"
 
 #: Layer 1: the part of ``alc.*`` written in Lua on top of Layer 0 (our own code).

@@ -28,6 +28,8 @@ from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp_types import Tool as MCPTool
 from pydantic import ValidationError
 
+__all__ = ["StrictArgumentsServer", "invalid_arguments_message", "unknown_arguments_message"]
+
 #: How much of a rejected value is quoted back.
 _SHOWN_CHARS = 60
 

@@ -21,6 +21,8 @@ from alc_mcp.server.context import ServiceContext, service_of
 from alc_mcp.server.params import OptionalText, caller_mistakes, text_param
 from alc_mcp.server.toolbox import ToolBox
 
+__all__ = ["ALC_EVAL", "eval_mistakes", "register_eval_resources", "register_eval_tools"]
+
 ALC_EVAL = """\
 Evaluate a strategy on a scenario: every case (x repeats) runs as a child of the strategy, \
 and every question it asks reaches you as ordinary pauses (independent cases batched into \

@@ -11,6 +11,8 @@ from pydantic import Field, ValidatorFunctionWrapHandler, WrapValidator
 
 from alc_mcp.app import CALLER_MISTAKES
 
+__all__ = ["VARS_PRESET", "OptionalText", "caller_mistakes", "text_param"]
+
 
 @contextmanager
 def caller_mistakes(prefix: str = "") -> Iterator[None]:

@@ -17,6 +17,8 @@ from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 
+__all__ = ["RESOURCE_NOT_FOUND", "ResourceNotFoundCodes"]
+
 #: "Resource not found" in the MCP revisions up to 2025-11-25.
 RESOURCE_NOT_FOUND = -32002
 

@@ -1,5 +1,29 @@
 """Tool descriptions and server instructions: what a host model reads to learn the loop."""
 
+__all__ = [
+    "ALC_ADVICE",
+    "ALC_CANCEL",
+    "ALC_CONTINUE",
+    "ALC_INFO",
+    "ALC_LOG_DELETE",
+    "ALC_LOG_VIEW",
+    "ALC_NOTE",
+    "ALC_PKG_INSTALL",
+    "ALC_PKG_LIST",
+    "ALC_PKG_REMOVE",
+    "ALC_REWIND",
+    "ALC_RUN",
+    "ALC_STATS",
+    "ALC_STATUS",
+    "ALC_VARS_DELETE",
+    "ALC_VARS_EXPORT",
+    "ALC_VARS_GET",
+    "ALC_VARS_IMPORT",
+    "ALC_VARS_LIST",
+    "ALC_VARS_SET",
+    "INSTRUCTIONS",
+]
+
 INSTRUCTIONS = """\
 alc-mcp runs Lua scripts that call an LLM through you. The loop:
 1. Call alc_run (Lua code + optional ctx). The script runs until it needs an LLM answer.

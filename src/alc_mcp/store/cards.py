@@ -27,6 +27,8 @@ import orjson
 from alc_mcp.domain.evaluation import Card
 from alc_mcp.store.sqlite import sql
 
+__all__ = ["BUSY_TIMEOUT_S", "CardError", "CardExists", "CardNotFound", "CardStore", "EvalRow"]
+
 BUSY_TIMEOUT_S = 5.0
 
 

@@ -12,6 +12,8 @@ from typing import Any
 from alc_mcp.domain.shared_state import incremented
 from alc_mcp.engine.storage import SharedStore
 
+__all__ = ["MemoryShared"]
+
 _MISSING = object()
 
 

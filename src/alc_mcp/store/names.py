@@ -15,6 +15,8 @@ from __future__ import annotations
 import random
 import secrets
 
+__all__ = ["ADJECTIVES", "NOUNS", "random_name"]
+
 ADJECTIVES: tuple[str, ...] = (
     "agile", "airy", "amber", "amused", "ancient", "aqua", "autumn", "azure",
     "balmy", "bold", "brave", "breezy", "bright", "brisk", "bronze", "bubbly",

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+__all__ = ["UNKNOWN_STRATEGY", "aggregate", "rounded_average"]
+
 UNKNOWN_STRATEGY = "unknown"
 
 # (output key, path into stats["auto"]); token fields are {"tokens": N, "source": …}.

@@ -11,4 +11,6 @@ from types import ModuleType
 
 from alc_mcp.engine.stdlib import evaluation, fork, mathlib, state, text, vars
 
+__all__ = ["MODULES"]
+
 MODULES: tuple[ModuleType, ...] = (state, text, mathlib, fork, vars, evaluation)

@@ -13,6 +13,8 @@ from alc_mcp.engine.errors import BridgeError
 from alc_mcp.engine.luaargs import Callback, is_table, lua_callback, lua_type_name
 from alc_mcp.engine.port import BridgeContext
 
+__all__ = ["functions"]
+
 
 def functions(context: BridgeContext) -> dict[str, Callback]:
     json = context.json

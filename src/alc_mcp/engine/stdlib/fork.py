@@ -9,6 +9,8 @@ from alc_mcp.engine.errors import BridgeError
 from alc_mcp.engine.luaargs import Callback, is_table, lua_callback, lua_type_name
 from alc_mcp.engine.port import BridgeContext
 
+__all__ = ["MODULE_NAME", "ON_ERROR", "STRATEGY_NAME", "functions"]
+
 #: The names require() accepts for a top-level package.
 STRATEGY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: alc.fork_each also takes dotted module names.

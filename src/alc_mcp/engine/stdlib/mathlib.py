@@ -25,6 +25,35 @@ from alc_mcp.engine.errors import BridgeError
 from alc_mcp.engine.luaargs import Callback, describe, is_table, lua_callback, lua_type_name
 from alc_mcp.engine.port import BridgeContext
 
+__all__ = [
+    "DEFAULT_BINS",
+    "DEFAULT_Z",
+    "U64_MASK",
+    "RandomStream",
+    "covariance",
+    "distribution",
+    "entropy",
+    "functions",
+    "histogram",
+    "integer",
+    "kendall",
+    "kl_divergence",
+    "mean",
+    "number",
+    "numbers",
+    "pair",
+    "pearson",
+    "percentile",
+    "positive",
+    "ranks",
+    "softmax",
+    "stream",
+    "sum_of_squares",
+    "total",
+    "variance",
+    "wilson_ci",
+]
+
 U64_MASK = 2**64 - 1
 DEFAULT_Z = 1.96
 DEFAULT_BINS = 10

@@ -15,6 +15,8 @@ from alc_mcp.engine.errors import BridgeError
 from alc_mcp.engine.luaargs import Callback, as_text, lua_callback, lua_type_name
 from alc_mcp.engine.port import BridgeContext
 
+__all__ = ["DEFAULT_NAMESPACE", "check_namespace", "functions", "namespace_of"]
+
 DEFAULT_NAMESPACE = "default"
 
 

@@ -18,6 +18,21 @@ from alc_mcp.engine.errors import BridgeError
 from alc_mcp.engine.luaargs import Callback, as_text, is_table, lua_callback, lua_type_name
 from alc_mcp.engine.port import BridgeContext
 
+__all__ = [
+    "AFFIRMATIVE",
+    "DEFAULT_CHUNK_SIZE",
+    "DEFAULT_OVERLAP",
+    "DEFAULT_THRESHOLD",
+    "NEGATIVE",
+    "chunk",
+    "functions",
+    "jaro",
+    "jaro_winkler",
+    "match_bool",
+    "match_enum",
+    "rust_lines",
+]
+
 DEFAULT_CHUNK_SIZE = 50
 DEFAULT_OVERLAP = 0
 DEFAULT_THRESHOLD = 0.7

@@ -16,6 +16,8 @@ from alc_mcp.engine.errors import BridgeError
 from alc_mcp.engine.luaargs import Callback, as_text, is_table, lua_callback, lua_type_name, truthy
 from alc_mcp.engine.port import BridgeContext
 
+__all__ = ["functions"]
+
 
 def functions(context: BridgeContext) -> dict[str, Callback]:
     port, json, effects = context.port, context.json, context.effects

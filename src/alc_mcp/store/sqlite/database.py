@@ -26,6 +26,8 @@ import orjson
 from alc_mcp.engine.storage import StoreUnavailable
 from alc_mcp.store.sqlite import sql
 
+__all__ = ["BUSY_TIMEOUT_MS", "SYNCHRONOUS_LEVELS", "Database", "to_json_text"]
+
 SYNCHRONOUS_LEVELS: tuple[str, ...] = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 #: How long a write waits for another process (e.g. ``alc-mcp`` CLI inspecting the same

@@ -16,6 +16,8 @@ from alc_mcp.store.sqlite.database import Database
 from alc_mcp.store.sqlite.sessions import FINISHED_STATUSES
 from alc_mcp.store.stats import aggregate
 
+__all__ = ["SqliteHistory"]
+
 _DAY_MS = 86_400_000
 
 

@@ -34,6 +34,8 @@ from alc_mcp.store.names import random_name
 from alc_mcp.store.sqlite import sql
 from alc_mcp.store.sqlite.database import Database, to_json_text
 
+__all__ = ["FINISHED_STATUSES", "STATUSES", "SqliteSessions", "UnknownSession"]
+
 STATUSES: frozenset[str] = frozenset(phase.value for phase in Phase)
 FINISHED_STATUSES: tuple[str, ...] = (Phase.COMPLETED.value, Phase.FAILED.value, Phase.CANCELLED.value)
 

@@ -15,6 +15,8 @@ from alc_mcp.engine.storage import SharedStore
 from alc_mcp.store.sqlite import sql
 from alc_mcp.store.sqlite.database import Database, to_json_text
 
+__all__ = ["SqliteShared"]
+
 
 class SqliteShared(SharedStore):
     """``alc.state`` namespaces in one ``Database``."""

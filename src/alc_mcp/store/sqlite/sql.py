@@ -14,6 +14,49 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from sqlite3 import Connection
 
+__all__ = [
+    "BEGIN",
+    "CARD_SCHEMA",
+    "COMMIT",
+    "DELETE_SESSION",
+    "DELETE_TAIL",
+    "FIRST_SEQ",
+    "FOREIGN_KEYS_ON",
+    "GET_USER_VERSION",
+    "ID_TAKEN",
+    "INSERT_ENTRY",
+    "INSERT_SESSION",
+    "JOURNAL_MODE_WAL",
+    "MIGRATIONS",
+    "NAME_TAKEN",
+    "OPTIMIZE",
+    "QUICK_CHECK",
+    "RECOUNT_NOTES",
+    "RESOLVE",
+    "ROLLBACK",
+    "SCHEMA_VERSION",
+    "SELECT_METADATA",
+    "SELECT_SESSION",
+    "STATE_DELETE",
+    "STATE_GET",
+    "STATE_KEYS",
+    "STATE_PUT",
+    "STATE_PUT_NEW",
+    "TOUCH_FOR_APPEND",
+    "UPDATE_SESSION",
+    "UPSERT_METADATA",
+    "MigrationStep",
+    "count_entries",
+    "finished_beyond",
+    "finished_older_than",
+    "list_sessions",
+    "select_entries",
+    "set_busy_timeout",
+    "set_synchronous",
+    "set_user_version",
+    "stats_rows",
+]
+
 #: A step is a list of statements run in order, or a function for a data migration.
 MigrationStep = Sequence[str] | Callable[[Connection], None]
 

@@ -18,6 +18,8 @@ from alc_mcp.store.sqlite.history import SqliteHistory
 from alc_mcp.store.sqlite.sessions import SqliteSessions
 from alc_mcp.store.sqlite.shared import SqliteShared
 
+__all__ = ["SqliteStore"]
+
 
 class SqliteStore:
     """``.sessions``, ``.history`` and ``.shared`` over one SQLite file."""
