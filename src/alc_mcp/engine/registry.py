@@ -249,10 +249,27 @@ class SessionRegistry:
             session, replay, revived = await self._live(session_id)
             if replay is not None and revived is not None and replay.supersedes(revived):
                 return revived
-            accepted = await session.feed(answers)
+            try:
+                accepted = await session.feed(answers)
+            except SessionElsewhere:
+                # Our lease was taken over (we missed heartbeats): this VM is stale.
+                # Let the session go dormant here; its journal is the other process's now.
+                self._let_go(session)
+                raise
             if accepted is not None:
                 return accepted
             return await self._drive(session)
+
+    def _let_go(self, session: Session) -> None:
+        """Drop a live session whose lease another process holds now, keeping it dormant."""
+        if self._sessions.get(session.id) is not session:
+            return
+        session.close()
+        del self._sessions[session.id]
+        self._leases.pop(session.id, None)
+        self._dormant[session.id] = Dormant(
+            session.id, session.name, session.strategy, session.last_activity_ms
+        )
 
     async def cancel(self, session_id: str) -> FeedResult:
         session = self._sessions.get(session_id)
@@ -317,8 +334,14 @@ class SessionRegistry:
             else:
                 await self._take_lease(session_id)
             seq = answered[query_index].seq
-            await self._stored(lambda s: s.truncate_from(session_id, seq))
-            await self._stored(lambda s: s.update_session(session_id, status="paused", updated_at=now_ms()))
+            try:
+                await self._stored(lambda s: s.truncate_from(session_id, seq))
+                await self._stored(
+                    lambda s: s.update_session(session_id, status="paused", updated_at=now_ms())
+                )
+            except BaseException:
+                self._release_lease(session_id)
+                raise
             self._finished.pop(session_id, None)
             self._dormant[session_id] = Dormant(session_id, row.name, row.strategy, now_ms())
             _session, _replay, revived = await self._live(session_id)
@@ -516,7 +539,12 @@ class SessionRegistry:
             session = self._sessions.pop(session_id, None)
             if session is not None:
                 session.close()
-            yield
+            else:
+                await self._take_lease(session_id)  # refused while another process drives it
+            try:
+                yield
+            finally:
+                self._release_lease(session_id)
             self._dormant.pop(session_id, None)
             self._finished.pop(session_id, None)
         self._forget_guard(session_id)
