@@ -15,6 +15,7 @@ __all__ = [
     "DEFAULT_DB_BUSY_TIMEOUT_MS",
     "DEFAULT_HIBERNATE_AFTER_SECONDS",
     "DEFAULT_IDLE_TTL_SECONDS",
+    "DEFAULT_LEASE_SECONDS",
     "DEFAULT_MAX_CPU_SECONDS",
     "DEFAULT_MAX_INSTRUCTIONS",
     "DEFAULT_MAX_LIVE_SESSIONS",
@@ -43,6 +44,7 @@ DEFAULT_MAX_VARIABLE_BYTES = 1024 * 1024
 DEFAULT_IDLE_TTL_SECONDS = 3 * 3600.0
 DEFAULT_PROMPT_PREVIEW_CHARS = 200
 DEFAULT_HIBERNATE_AFTER_SECONDS = 600.0
+DEFAULT_LEASE_SECONDS = 30.0
 DEFAULT_MAX_LIVE_SESSIONS = 256
 DEFAULT_RETENTION_DAYS = 30.0
 DEFAULT_DB_BUSY_TIMEOUT_MS = 5_000
@@ -80,6 +82,9 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     idle_ttl_seconds: float = DEFAULT_IDLE_TTL_SECONDS
     reap_interval_seconds: float = 60.0
+    #: How long a live session's lease outlasts its owner's last heartbeat: after that
+    #: another alc-mcp process on the same ALC_HOME may take the session over.
+    lease_seconds: float = DEFAULT_LEASE_SECONDS
     prompt_preview_chars: int = DEFAULT_PROMPT_PREVIEW_CHARS
     hibernate_after_seconds: float = DEFAULT_HIBERNATE_AFTER_SECONDS
     max_live_sessions: int = DEFAULT_MAX_LIVE_SESSIONS
@@ -122,6 +127,7 @@ class Config:
                 env, "ALC_HIBERNATE_AFTER_SECONDS", DEFAULT_HIBERNATE_AFTER_SECONDS
             ),
             max_live_sessions=_positive_int(env, "ALC_MAX_LIVE_SESSIONS", DEFAULT_MAX_LIVE_SESSIONS),
+            lease_seconds=_positive_float(env, "ALC_LEASE_SECONDS", DEFAULT_LEASE_SECONDS),
             retention_days=_optional_positive_float(env, "ALC_RETENTION_DAYS", DEFAULT_RETENTION_DAYS),
             retention_max_sessions=_optional_positive_int(env, "ALC_RETENTION_MAX_SESSIONS"),
             durable=env.get("ALC_DURABLE", "1").strip().lower() not in ("0", "false", "off", "no"),

@@ -131,6 +131,10 @@ class SessionRecorder:
         self._observed: list[Observed] = []
         self._observed_at = 0
         self._lock = threading.Lock()  # the session thread, fork children and the loop record
+        #: The fencing token of this process's lease on the session: every append names
+        #: it, so a write after another process took the session over is refused. None
+        #: writes unfenced.
+        self.lease: int | None = None
 
     @property
     def enabled(self) -> bool:
@@ -169,7 +173,7 @@ class SessionRecorder:
 
     def _submit(self, entries: list[tuple[int, JournalEvent]]) -> None:
         assert self._store is not None and self._writer is not None
-        future = self._writer.submit(partial(self._store.append, self.session_id, entries))
+        future = self._writer.submit(partial(self._append, entries))
         future.add_done_callback(self._check_written)
 
     def _check_written(self, future: Future[Any]) -> None:
@@ -194,10 +198,17 @@ class SessionRecorder:
                 self._submit_observed()
             await self._writer.call(partial(self._write, entries, summary))
 
+    def _append(self, entries: list[tuple[int, JournalEvent]]) -> None:
+        assert self._store is not None
+        if self.lease is None:
+            self._store.append(self.session_id, entries)
+        else:
+            self._store.append(self.session_id, entries, lease=self.lease)
+
     def _write(self, entries: list[tuple[int, JournalEvent]], summary: dict[str, Any]) -> None:
         assert self._store is not None
         if entries:
-            self._store.append(self.session_id, entries)
+            self._append(entries)
         if summary:
             self._store.update_session(self.session_id, **summary)
 

@@ -16,7 +16,10 @@ session goes around the guard, since the call holding it is waiting for that run
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
+import socket
 import sys
 import time
 from collections import OrderedDict
@@ -40,8 +43,16 @@ from alc_mcp.engine.clock import now_ms
 from alc_mcp.engine.journal import JournalWriter, SessionRecorder
 from alc_mcp.engine.packages import PackageResolver
 from alc_mcp.engine.replay import Replay, RevivalFailed
-from alc_mcp.engine.session import Answer, Session, SessionBusy, SessionError, SessionFinished, build_snapshot
-from alc_mcp.engine.storage import SessionStore, SharedStore
+from alc_mcp.engine.session import (
+    Answer,
+    Session,
+    SessionBusy,
+    SessionElsewhere,
+    SessionError,
+    SessionFinished,
+    build_snapshot,
+)
+from alc_mcp.engine.storage import LeaseHeld, SessionStore, SharedStore
 from alc_mcp.engine.variables import Outcome, VariableOps, with_limits
 
 __all__ = ["SessionNotFound", "SessionRegistry", "new_session_id"]
@@ -103,6 +114,11 @@ class SessionRegistry:
         self._dormant: dict[str, Dormant] = {}
         self._guards: dict[str, anyio.Lock] = {}
         self._finished: OrderedDict[str, str] = OrderedDict()
+        # Leases: this process drives a live session only while it holds the session's
+        # lease in the store, so two servers on one ALC_HOME never both run it.
+        self._owner = f"{_HOST}/{secrets.token_hex(16)}"
+        self._pid = os.getpid()
+        self._leases: dict[str, int] = {}
 
     @property
     def durable(self) -> bool:
@@ -123,7 +139,55 @@ class SessionRegistry:
         return len(rows)
 
     def _recorder(self, session_id: str) -> SessionRecorder:
-        return SessionRecorder(session_id, self.store, self.writer)
+        recorder = SessionRecorder(session_id, self.store, self.writer)
+        recorder.lease = self._leases.get(session_id)
+        return recorder
+
+    # --- leases --------------------------------------------------------------------------
+
+    async def _take_lease(self, session_id: str) -> None:
+        """Become the one process driving the session (the caller holds its guard), or
+        raise ``SessionElsewhere`` naming the live process that does."""
+        if self.store is None:
+            return
+        ttl_ms = int(self.config.lease_seconds * 1000)
+        owner, pid = self._owner, self._pid
+        try:
+            token = await self._stored(lambda s: s.take_lease(session_id, owner, pid, now_ms(), ttl_ms))
+        except LeaseHeld as exc:
+            dead = exc.owner if _is_dead(exc.owner, exc.pid) else None
+            if dead is None:
+                raise SessionElsewhere(str(exc)) from None
+            # Its process is gone (killed) on this very host: no need to wait for its
+            # heartbeat to go stale. Only that owner is overridden, so of two processes
+            # racing to take over one wins.
+            try:
+                token = await self._stored(
+                    lambda s: s.take_lease(session_id, owner, pid, now_ms(), ttl_ms, dead=dead)
+                )
+            except LeaseHeld as again:
+                raise SessionElsewhere(str(again)) from None
+        self._leases[session_id] = token
+
+    def _release_lease(self, session_id: str) -> None:
+        """Give the session's lease back (queued behind its last writes)."""
+        if self._leases.pop(session_id, None) is None or self.writer is None or self.store is None:
+            return
+        store, owner = self.store, self._owner
+        self.writer.submit(lambda: store.release_lease(session_id, owner)).add_done_callback(_ignore)
+
+    async def _adopt(self, session_id: str) -> Dormant | None:
+        """The dormant record of a session, registering one the store has as resumable
+        (another process started it, or it was finished here and rewound there)."""
+        dormant = self._dormant.get(session_id)
+        if dormant is not None or self.store is None or session_id in self._sessions:
+            return dormant
+        row = await self._stored(lambda s: s.get_session(session_id))
+        if row is None or row.status not in RESUMABLE:
+            return None
+        self._finished.pop(session_id, None)
+        dormant = self._dormant[session_id] = Dormant(row.id, row.name, row.strategy, row.updated_at)
+        return dormant
 
     # --- the guard ---------------------------------------------------------------------
 
@@ -170,6 +234,7 @@ class SessionRegistry:
             name = await self._stored(
                 lambda s: s.create_session(session_id, program, started_at, task_preview=preview)
             )
+            await self._take_lease(session_id)
         session = self._new_session(session_id, program, name=name, started_at=started_at)
         telemetry.emit("session.started", session_id=session_id, strategy=program.strategy)
         async with self._exclusive(session_id):
@@ -184,10 +249,27 @@ class SessionRegistry:
             session, replay, revived = await self._live(session_id)
             if replay is not None and revived is not None and replay.supersedes(revived):
                 return revived
-            accepted = await session.feed(answers)
+            try:
+                accepted = await session.feed(answers)
+            except SessionElsewhere:
+                # Our lease was taken over (we missed heartbeats): this VM is stale.
+                # Let the session go dormant here; its journal is the other process's now.
+                self._let_go(session)
+                raise
             if accepted is not None:
                 return accepted
             return await self._drive(session)
+
+    def _let_go(self, session: Session) -> None:
+        """Drop a live session whose lease another process holds now, keeping it dormant."""
+        if self._sessions.get(session.id) is not session:
+            return
+        session.close()
+        del self._sessions[session.id]
+        self._leases.pop(session.id, None)
+        self._dormant[session.id] = Dormant(
+            session.id, session.name, session.strategy, session.last_activity_ms
+        )
 
     async def cancel(self, session_id: str) -> FeedResult:
         session = self._sessions.get(session_id)
@@ -206,14 +288,19 @@ class SessionRegistry:
             return await self._cancel_dormant(session_id)
 
     async def _cancel_dormant(self, session_id: str) -> FeedResult:
-        dormant = self._dormant.get(session_id)
+        dormant = await self._adopt(session_id)
         if dormant is None:
             raise await self._not_found(session_id)
-        history = await self._history(dormant)
-        now = now_ms()
-        history.metrics.on_finished(now)
-        stats = history.metrics.stats_json(now)
-        await self._recorder(session_id).finish(Finished(Phase.CANCELLED.value, stats=stats), now)
+        await self._take_lease(session_id)
+        try:
+            dormant.history = None  # another process may have moved it on
+            history = await self._history(dormant)
+            now = now_ms()
+            history.metrics.on_finished(now)
+            stats = history.metrics.stats_json(now)
+            await self._recorder(session_id).finish(Finished(Phase.CANCELLED.value, stats=stats), now)
+        finally:
+            self._release_lease(session_id)
         telemetry.emit(
             "session.cancelled",
             {"elapsed_ms": stats["auto"]["elapsed_ms"], "llm_calls": stats["auto"]["llm_calls"]},
@@ -244,9 +331,17 @@ class SessionRegistry:
             session = self._sessions.pop(session_id, None)
             if session is not None:
                 session.close()
+            else:
+                await self._take_lease(session_id)
             seq = answered[query_index].seq
-            await self._stored(lambda s: s.truncate_from(session_id, seq))
-            await self._stored(lambda s: s.update_session(session_id, status="paused", updated_at=now_ms()))
+            try:
+                await self._stored(lambda s: s.truncate_from(session_id, seq))
+                await self._stored(
+                    lambda s: s.update_session(session_id, status="paused", updated_at=now_ms())
+                )
+            except BaseException:
+                self._release_lease(session_id)
+                raise
             self._finished.pop(session_id, None)
             self._dormant[session_id] = Dormant(session_id, row.name, row.strategy, now_ms())
             _session, _replay, revived = await self._live(session_id)
@@ -260,11 +355,18 @@ class SessionRegistry:
         session = self._sessions.get(session_id)
         if session is not None:
             return session, None, None
-        dormant = self._dormant.get(session_id)
+        dormant = await self._adopt(session_id)
         if dormant is None:
             raise await self._not_found(session_id)
-        history = fold(await self._stored(lambda s: s.journal(session_id)))
+        await self._take_lease(session_id)
+        try:
+            history = fold(await self._stored(lambda s: s.journal(session_id)))
+        except BaseException:
+            self._release_lease(session_id)
+            raise
+        dormant.history = None
         if history.finished is not None:
+            self._release_lease(session_id)
             self._dormant.pop(session_id, None)
             raise SessionFinished(f"session '{session_id}' has already finished ({history.finished.phase})")
         replay = Replay(history)
@@ -331,6 +433,7 @@ class SessionRegistry:
         if self._sessions.get(session.id) is not session:
             return
         del self._sessions[session.id]
+        self._release_lease(session.id)
         if dormant is not None:
             session.close()
             self._dormant[session.id] = dormant
@@ -367,6 +470,7 @@ class SessionRegistry:
         )
         session.close()
         del self._sessions[session.id]
+        self._release_lease(session.id)
         self._dormant[session.id] = Dormant(
             session.id, session.name, session.strategy, session.last_activity_ms
         )
@@ -435,7 +539,12 @@ class SessionRegistry:
             session = self._sessions.pop(session_id, None)
             if session is not None:
                 session.close()
-            yield
+            else:
+                await self._take_lease(session_id)  # refused while another process drives it
+            try:
+                yield
+            finally:
+                self._release_lease(session_id)
             self._dormant.pop(session_id, None)
             self._finished.pop(session_id, None)
         self._forget_guard(session_id)
@@ -453,9 +562,17 @@ class SessionRegistry:
         session = self._sessions.get(session_id)
         if session is not None:
             return session.snapshot(pending_filter, include_history)
-        dormant = self._dormant.get(session_id)
+        dormant = await self._adopt(session_id)
         if dormant is None:
             raise await self._not_found(session_id)
+        if self.store is not None:
+            row = await self._stored(lambda s: s.get_session(session_id))
+            if row is None or row.status not in RESUMABLE:
+                # Another process finished or deleted it.
+                self._dormant.pop(session_id, None)
+                raise await self._not_found(session_id)
+            if row.updated_at != dormant.last_activity_ms:
+                dormant.history, dormant.last_activity_ms = None, row.updated_at
         return await self._dormant_snapshot(dormant, pending_filter, include_history)
 
     async def _dormant_snapshot(
@@ -504,18 +621,23 @@ class SessionRegistry:
             session = self._sessions.get(session_id)
             if session is not None:
                 return await session.change_variables(change)
-            dormant = self._dormant.get(session_id)
+            dormant = await self._adopt(session_id)
             if dormant is None:
                 raise await self._not_found(session_id)
-            history = await self._history(dormant)
-            if history.state.phase is not Phase.PAUSED:
-                raise SessionBusy(
-                    f"session '{session_id}' was interrupted mid-run; continue it (alc_continue) before "
-                    "changing its variables"
-                )
-            outcome = change(VariableOps(session_id, history.variables))
-            await self._recorder(session_id).commit(*outcome.events)
-            return outcome
+            await self._take_lease(session_id)
+            try:
+                dormant.history = None  # another process may have moved it on
+                history = await self._history(dormant)
+                if history.state.phase is not Phase.PAUSED:
+                    raise SessionBusy(
+                        f"session '{session_id}' was interrupted mid-run; continue it (alc_continue) "
+                        "before changing its variables"
+                    )
+                outcome = change(VariableOps(session_id, history.variables))
+                await self._recorder(session_id).commit(*outcome.events)
+                return outcome
+            finally:
+                self._release_lease(session_id)
 
     @property
     def live_count(self) -> int:
@@ -542,9 +664,21 @@ class SessionRegistry:
             self._retire(session, "expired")
         return [s.id for s in expired]
 
+    @property
+    def reap_interval(self) -> float:
+        """Often enough to renew leases well before they expire."""
+        return min(self.config.reap_interval_seconds, self.config.lease_seconds / 3)
+
+    def renew_leases(self) -> None:
+        """Heartbeat: move the time on every lease this process holds (queued)."""
+        if self._leases and self.store is not None and self.writer is not None:
+            store, owner = self.store, self._owner
+            self.writer.submit(lambda: store.renew_leases(owner, now_ms())).add_done_callback(_ignore)
+
     async def run_reaper(self) -> None:
         while True:
-            await anyio.sleep(self.config.reap_interval_seconds)
+            await anyio.sleep(self.reap_interval)
+            self.renew_leases()
             self.reap_idle()
 
     def close(self) -> None:
@@ -552,3 +686,30 @@ class SessionRegistry:
         for session in list(self._sessions.values()):
             session.close()
             self._retire(session, "cancelled")
+        if self.store is not None and self.writer is not None:
+            store, owner = self.store, self._owner
+            with contextlib.suppress(RuntimeError):
+                self.writer.submit(lambda: store.release_leases(owner)).add_done_callback(_ignore)
+
+
+_HOST = socket.gethostname()
+
+
+def _is_dead(owner: str | None, pid: int | None) -> bool:
+    """Whether a lease holder is a process of this host that no longer exists. Another
+    host (or another pid namespace, with its own host name) is never judged: its lease
+    only expires."""
+    if owner is None or pid is None or owner.partition("/")[0] != _HOST or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, but is not ours to signal
+        return False
+    return False
+
+
+def _ignore(future: Any) -> None:
+    """A lease write nobody waits for: a failure only means the lease expires later."""
+    future.exception()

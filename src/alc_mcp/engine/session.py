@@ -50,7 +50,7 @@ from alc_mcp.engine.packages import PackageResolver
 from alc_mcp.engine.replay import Replay, ReplayEffects, RevivalFailed
 from alc_mcp.engine.sandbox import LimitMonitor, time_limit_message
 from alc_mcp.engine.stdlib.state import namespace_of
-from alc_mcp.engine.storage import SharedStore, StoreUnavailable
+from alc_mcp.engine.storage import LeaseHeld, SharedStore, StoreUnavailable
 from alc_mcp.engine.variables import Outcome, VariableOps, script_call, with_limits
 from alc_mcp.engine.worker import LuaWorker, WorkerGone
 
@@ -58,6 +58,7 @@ __all__ = [
     "Answer",
     "Session",
     "SessionBusy",
+    "SessionElsewhere",
     "SessionError",
     "SessionFinished",
     "StoreDown",
@@ -75,6 +76,10 @@ class SessionBusy(SessionError):
 
 class SessionFinished(SessionError):
     pass
+
+
+class SessionElsewhere(SessionBusy):
+    """Another live alc-mcp process on the same ALC_HOME drives this session."""
 
 
 class StoreDown(SessionError):
@@ -367,6 +372,8 @@ class Session:
         unsaved = [self._unsaved_pause] if self._unsaved_pause is not None else []
         try:
             await self.recorder.commit(*unsaved, *events, at=at)
+        except LeaseHeld as exc:
+            raise SessionElsewhere(str(exc)) from None
         except StoreUnavailable as exc:
             raise StoreDown(
                 f"could not save the answer for session '{self.id}': {exc}. Nothing was applied: the "

@@ -23,11 +23,26 @@ from alc_mcp.domain.journal import JournalEntry, JournalEvent
 from alc_mcp.domain.program import Program
 from alc_mcp.domain.records import SessionRow
 
-__all__ = ["HistoryStore", "SessionStore", "SharedStore", "Storage", "StoreUnavailable"]
+__all__ = ["HistoryStore", "LeaseHeld", "SessionStore", "SharedStore", "Storage", "StoreUnavailable"]
 
 
 class StoreUnavailable(Exception):
     """The storage cannot be used; str(exc) says why in plain words."""
+
+
+class LeaseHeld(StoreUnavailable):
+    """Another live alc-mcp process drives this session (it holds its lease), or this
+    process no longer does: nothing was written."""
+
+    def __init__(self, session_id: str, pid: int | None, owner: str | None = None) -> None:
+        self.session_id = session_id
+        self.pid = pid
+        self.owner = owner
+        where = f" (pid {pid})" if pid is not None else ""
+        super().__init__(
+            f"session '{session_id}' is live in another alc-mcp process{where}; retry in a moment, "
+            "or continue it there"
+        )
 
 
 class SessionStore(Protocol):
@@ -37,8 +52,35 @@ class SessionStore(Protocol):
         """Insert a running session and its start event; returns its unique name."""
         ...
 
-    def append(self, session_id: str, events: Sequence[tuple[int, JournalEvent]]) -> list[int]:
-        """Append ``(at, event)`` pairs in order, all or none; returns their seqs."""
+    def append(
+        self, session_id: str, events: Sequence[tuple[int, JournalEvent]], *, lease: int | None = None
+    ) -> list[int]:
+        """Append ``(at, event)`` pairs in order, all or none; returns their seqs.
+
+        With ``lease`` (a fencing token from ``take_lease``) the append is refused with
+        ``LeaseHeld`` unless that lease is still this session's, checked in the same
+        transaction; None writes unfenced (notes, tests)."""
+        ...
+
+    def take_lease(
+        self, session_id: str, owner: str, pid: int, at: int, ttl_ms: int, *, dead: str | None = None
+    ) -> int:
+        """Make ``owner`` the one process driving the session; returns a fencing token
+        larger than any before it. ``LeaseHeld`` if another owner's heartbeat is newer
+        than ``at - ttl_ms``, unless that owner is ``dead`` (the caller saw its process
+        is gone)."""
+        ...
+
+    def renew_leases(self, owner: str, at: int) -> None:
+        """Move the heartbeat of every lease ``owner`` holds to ``at``."""
+        ...
+
+    def release_lease(self, session_id: str, owner: str) -> None:
+        """Give up ``owner``'s lease of the session (nothing if it holds none)."""
+        ...
+
+    def release_leases(self, owner: str) -> None:
+        """Give up every lease ``owner`` holds (shutdown)."""
         ...
 
     def update_session(

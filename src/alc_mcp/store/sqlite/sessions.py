@@ -29,7 +29,7 @@ from alc_mcp.domain.journal import (
 from alc_mcp.domain.program import Program
 from alc_mcp.domain.records import SessionRow
 from alc_mcp.domain.state import Phase
-from alc_mcp.engine.storage import SessionStore
+from alc_mcp.engine.storage import LeaseHeld, SessionStore
 from alc_mcp.store.names import random_name
 from alc_mcp.store.sqlite import sql
 from alc_mcp.store.sqlite.database import Database, to_json_text
@@ -89,7 +89,9 @@ class SqliteSessions(SessionStore):
             conn.execute(sql.INSERT_ENTRY, (session_id, kind, data, at))
         return name
 
-    def append(self, session_id: str, events: Sequence[tuple[int, JournalEvent]]) -> list[int]:
+    def append(
+        self, session_id: str, events: Sequence[tuple[int, JournalEvent]], *, lease: int | None = None
+    ) -> list[int]:
         """Append ``(at, event)`` pairs in order, all or none; returns their seqs.
 
         Seqs come from one counter for the whole store, so they are increasing within a
@@ -102,10 +104,44 @@ class SqliteSessions(SessionStore):
         notes = sum(isinstance(event, Noted) for _, event in events)
         latest = max(at for at, _ in events)
         with self._db.transaction("append to a journal") as conn:
+            if lease is not None and conn.execute(sql.HOLDS_LEASE, (session_id, lease)).fetchone() is None:
+                holder = conn.execute(sql.SELECT_LEASE, (session_id,)).fetchone()
+                raise LeaseHeld(
+                    session_id, holder[1] if holder is not None and holder[0] is not None else None
+                )
             if conn.execute(sql.TOUCH_FOR_APPEND, (latest, notes, session_id)).rowcount != 1:
                 raise UnknownSession(session_id)
             seqs = [conn.execute(sql.INSERT_ENTRY, row).lastrowid for row in rows]
         return [seq for seq in seqs if seq is not None]
+
+    # --- leases: one process drives a live session -----------------------------------------
+
+    def take_lease(
+        self, session_id: str, owner: str, pid: int, at: int, ttl_ms: int, *, dead: str | None = None
+    ) -> int:
+        """See ``SessionStore.take_lease``. The token is ``owner``'s key into appends."""
+        with self._db.transaction("take a session lease") as conn:
+            if conn.execute(sql.ID_TAKEN, (session_id,)).fetchone() is None:
+                raise UnknownSession(session_id)
+            row = conn.execute(sql.SELECT_LEASE, (session_id,)).fetchone()
+            holder = row[0] if row is not None else None
+            if holder is not None and holder not in (owner, dead) and row[3] > at - ttl_ms:
+                raise LeaseHeld(session_id, row[1], holder)
+            token = (row[2] if row is not None else 0) + 1
+            conn.execute(sql.PUT_LEASE, (session_id, owner, pid, token, at))
+        return token
+
+    def renew_leases(self, owner: str, at: int) -> None:
+        with self._db.transaction("renew session leases") as conn:
+            conn.execute(sql.RENEW_LEASES, (at, owner))
+
+    def release_lease(self, session_id: str, owner: str) -> None:
+        with self._db.transaction("release a session lease") as conn:
+            conn.execute(sql.RELEASE_LEASE, (session_id, owner))
+
+    def release_leases(self, owner: str) -> None:
+        with self._db.transaction("release session leases") as conn:
+            conn.execute(sql.RELEASE_LEASES, (owner,))
 
     def update_session(
         self,

@@ -23,18 +23,25 @@ __all__ = [
     "FIRST_SEQ",
     "FOREIGN_KEYS_ON",
     "GET_USER_VERSION",
+    "HOLDS_LEASE",
     "ID_TAKEN",
     "INSERT_ENTRY",
     "INSERT_SESSION",
     "JOURNAL_MODE_WAL",
+    "LEASE_SCHEMA",
     "MIGRATIONS",
     "NAME_TAKEN",
     "OPTIMIZE",
+    "PUT_LEASE",
     "QUICK_CHECK",
     "RECOUNT_NOTES",
+    "RELEASE_LEASE",
+    "RELEASE_LEASES",
+    "RENEW_LEASES",
     "RESOLVE",
     "ROLLBACK",
     "SCHEMA_VERSION",
+    "SELECT_LEASE",
     "SELECT_METADATA",
     "SELECT_SESSION",
     "STATE_DELETE",
@@ -167,6 +174,24 @@ CARD_SCHEMA: tuple[str, ...] = (
 
 MIGRATIONS = (*MIGRATIONS, CARD_SCHEMA)  # 3: evaluation cards, aliases and history
 
+# 4: who drives each live session. One row per session that was ever live; ``owner``
+# NULL once released. ``token`` only grows (the fencing token): a journal append names
+# the token it was given, so a process whose lease was taken over cannot write.
+LEASE_SCHEMA: tuple[str, ...] = (
+    """
+    CREATE TABLE leases (
+        session_id  TEXT PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE,
+        owner       TEXT,
+        pid         INTEGER,
+        token       INTEGER NOT NULL,
+        heartbeat   INTEGER NOT NULL
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX leases_by_owner ON leases (owner)",
+)
+
+MIGRATIONS = (*MIGRATIONS, LEASE_SCHEMA)
+
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -288,6 +313,18 @@ def stats_rows(finished_count: int, *, by_strategy: bool, since: bool) -> str:
 
 
 # --- journal ------------------------------------------------------------------------------
+
+SELECT_LEASE = "SELECT owner, pid, token, heartbeat FROM leases WHERE session_id = ?"
+PUT_LEASE = """
+    INSERT INTO leases (session_id, owner, pid, token, heartbeat) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (session_id) DO UPDATE SET
+        owner = excluded.owner, pid = excluded.pid, token = excluded.token, heartbeat = excluded.heartbeat
+"""
+# A token is given out once per session, so it alone names the holder.
+HOLDS_LEASE = "SELECT 1 FROM leases WHERE session_id = ? AND token = ? AND owner IS NOT NULL"
+RENEW_LEASES = "UPDATE leases SET heartbeat = ? WHERE owner = ?"
+RELEASE_LEASE = "UPDATE leases SET owner = NULL, heartbeat = 0 WHERE session_id = ? AND owner = ?"
+RELEASE_LEASES = "UPDATE leases SET owner = NULL, heartbeat = 0 WHERE owner = ?"
 
 INSERT_ENTRY = "INSERT INTO journal (session_id, kind, data, at) VALUES (?, ?, ?, ?)"
 FIRST_SEQ = "SELECT MIN(seq) FROM journal WHERE session_id = ?"
