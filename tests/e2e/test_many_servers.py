@@ -122,10 +122,12 @@ async def test_a_session_created_on_b_is_visible_to_a_after_b_stops(tmp_path: Pa
         async with server(home) as (b, _):
             reply = await b.run(STEPS)
             reply = (await step(b, reply)).json
+            listed = {s["session_id"]: s for s in (await a.ok("alc_status"))["sessions"]}
         status = await a.ok("alc_status", session_id=reply["session_id"])
         done = await finish(a, reply)
 
     assert (status["phase"], status["live"]) == ("paused", False), status
+    assert listed[reply["session_id"]]["live"] is False  # A lists it while B still holds it
     assert done["status"] == "completed", done
     assert done["result"]["answers"] == expected_answers()
 

@@ -591,9 +591,27 @@ class SessionRegistry:
             variables=history.variables,
         )
 
+    async def _refresh_dormant(self) -> None:
+        """Bring the dormant set in line with the store: sessions another process started
+        appear, ones it finished or deleted go, and ones it moved on are folded afresh."""
+        if self.store is None:
+            return
+        rows = await self._stored(lambda s: s.list_sessions(limit=sys.maxsize, statuses=RESUMABLE))
+        resumable = {row.id: row for row in rows}
+        for row in rows:
+            dormant = self._dormant.get(row.id)
+            if dormant is None and row.id not in self._sessions:
+                self._dormant[row.id] = Dormant(row.id, row.name, row.strategy, row.updated_at)
+            elif dormant is not None and dormant.last_activity_ms != row.updated_at:
+                dormant.history = None
+                dormant.last_activity_ms = row.updated_at
+        for session_id in [s for s in self._dormant if s not in resumable and not self._is_guarded(s)]:
+            del self._dormant[session_id]
+
     async def snapshots(
         self, pending_filter: PendingFilter | None = None, include_history: bool = False
     ) -> list[dict[str, Any]]:
+        await self._refresh_dormant()
         snaps = [s.snapshot(pending_filter, include_history) for s in list(self._sessions.values())]
         for dormant in list(self._dormant.values()):
             snaps.append(await self._dormant_snapshot(dormant, pending_filter, include_history))
