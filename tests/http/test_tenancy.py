@@ -6,7 +6,6 @@ nothing, and lists none of them."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
