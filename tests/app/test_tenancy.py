@@ -59,3 +59,17 @@ async def test_an_evals_session_is_its_starters(config: Config) -> None:
         assert await _listed(service.acting_as("bob")) == []
         status = await alice.status(started.session_id, None, False)
         assert status["session_id"] == started.session_id
+
+
+async def test_alc_state_is_each_principals_own(config: Config) -> None:
+    service = SessionService.open(config)
+    async with service.running():
+        alice, bob = service.acting_as("alice"), service.acting_as("bob")
+
+        async def run(who: SessionService, code: str) -> object:
+            return (await who.run(code, None, None, None)).to_json()["result"]
+
+        await run(alice, "alc.state.set('plan', 'alice only') alc.state.incr('n', 1) return true")
+        assert await run(bob, "return {alc.state.get('plan'), alc.state.keys()}") == [None, []]
+        assert await run(alice, "return {alc.state.get('plan'), alc.state.get('n')}") == ["alice only", 1]
+        assert await run(service, "return alc.state.get('plan')") is None  # stdio's state: as before

@@ -43,6 +43,7 @@ from alc_mcp.domain.state import Phase
 from alc_mcp.engine.clock import now_ms
 from alc_mcp.engine.journal import JournalWriter, SessionRecorder
 from alc_mcp.engine.packages import PackageResolver
+from alc_mcp.engine.principal_state import PrincipalState
 from alc_mcp.engine.replay import Replay, RevivalFailed
 from alc_mcp.engine.session import (
     Answer,
@@ -423,8 +424,11 @@ class SessionRegistry:
             self._retire(session)
         return result
 
-    def _new_session(self, session_id: str, program: Program, **options: Any) -> Session:
-        """A session for this registry's limits, store and packages (made room for)."""
+    def _new_session(
+        self, session_id: str, program: Program, *, principal: str | None = None, **options: Any
+    ) -> Session:
+        """A session for this registry's limits, store and packages (made room for), and
+        ``alc.state`` as its principal's scripts see it."""
         self._make_room()
         session = Session(
             session_id,
@@ -432,8 +436,9 @@ class SessionRegistry:
             self.config.limits,
             current_token(),
             self._recorder(session_id),
-            self.shared,
+            self.shared if principal is None else PrincipalState(self.shared, principal),
             self.resolver,
+            principal=principal,
             **options,
         )
         self._sessions[session_id] = session
