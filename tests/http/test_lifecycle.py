@@ -6,6 +6,8 @@ with every answer it acknowledged, still owned by its principal)."""
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +117,8 @@ async def test_sigterm_hands_every_session_to_the_next_process(tmp_path: Path) -
         assert server.process.wait(timeout=120) == 0
         log = server.stderr()
         assert "Traceback" not in log and "ERROR" not in log, log
+    with closing(sqlite3.connect(home / "alc.db")) as db:  # every lease given back
+        assert db.execute("SELECT count(*) FROM leases WHERE owner IS NOT NULL").fetchone() == (0,)
 
     with http_server(tmp_path, home=home, **env) as again:
         async with connect(again.url, BOB) as bob:
