@@ -185,6 +185,9 @@ def _main(argv: list[str] | None = None) -> int:
 
     if getattr(args, "http", False):
         return _serve_http(config, args.host, args.port, no_auth=args.no_auth)
+    if getattr(args, "no_auth", False):
+        print("alc-mcp: --no-auth is for serve --http; stdio has no tokens to skip", file=sys.stderr)
+        return 2
     service = SessionService.open(config)
     server = build_server(service=service)
     # On stdio the transport reads stdin in a thread that a cancelled event loop waits for

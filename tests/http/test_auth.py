@@ -117,3 +117,15 @@ def test_a_bad_tokens_file_stops_start_up_naming_the_line(tmp_path: Path) -> Non
     assert f"ALC_AUTH_TOKENS={bad}, line 2" in refused.stderr and "secrets.token_urlsafe" in refused.stderr
     missing = _serve(tmp_path, ALC_AUTH_TOKENS=str(tmp_path / "nope"))
     assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def test_no_auth_without_http_is_a_mistake(tmp_path: Path) -> None:
+    refused = subprocess.run(
+        [sys.executable, "-m", "alc_mcp.cli", "serve", "--no-auth"],
+        env=server_env(tmp_path / "alc-home"),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2 and "--no-auth is for serve --http" in refused.stderr
