@@ -74,16 +74,23 @@ def _main(argv: list[str] | None = None) -> int:
         "serve",
         help="run the MCP server (the default): stdio, or streamable HTTP with --http",
         description="Run the MCP server. By default on stdio, for a host that starts alc-mcp itself. With "
-        "--http it listens for streamable HTTP at http://HOST:PORT/mcp (default http://127.0.0.1:8765/mcp) "
-        "for any number of clients. There is no authentication: keep it on 127.0.0.1 or behind a proxy "
-        "that checks who calls. Over HTTP, alc_run's code_file is refused unless ALC_CODE_ROOTS names the "
-        "directories it may read.",
+        "--http it listens for stateless streamable HTTP at http://HOST:PORT/mcp (default "
+        "http://127.0.0.1:8765/mcp) for any number of clients, each with a bearer token: ALC_AUTH_TOKENS "
+        "(a file of 'TOKEN PRINCIPAL' lines) or an OAuth issuer (ALC_AUTH_ISSUER_URL, "
+        "ALC_AUTH_INTROSPECTION_URL); each principal sees only its own sessions. GET /healthz needs no "
+        "token. SIGTERM stops it gracefully: calls in flight finish, sessions stay resumable. Over HTTP, "
+        "alc_run's code_file is refused unless ALC_CODE_ROOTS names the directories it may read.",
     )
     serve.add_argument(
         "--http", action="store_true", help="serve streamable HTTP at http://HOST:PORT/mcp instead of stdio"
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on with --http (127.0.0.1)")
     serve.add_argument("--port", type=int, default=8765, help="port to listen on with --http (8765)")
+    serve.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="with --http: serve without tokens (127.0.0.1 only; every caller sees every session)",
+    )
     run = commands.add_parser(
         "run",
         help="run one session here, with the terminal as the host",
@@ -176,15 +183,13 @@ def _main(argv: list[str] | None = None) -> int:
     from alc_mcp.app import SessionService
     from alc_mcp.server.app import build_server
 
-    http = getattr(args, "http", False)
-    if http and config.code_roots is None:
-        config = replace(config, code_roots=())  # over HTTP, code_file only where ALC_CODE_ROOTS says
+    if getattr(args, "http", False):
+        return _serve_http(config, args.host, args.port, no_auth=args.no_auth)
+    if getattr(args, "no_auth", False):
+        print("alc-mcp: --no-auth is for serve --http; stdio has no tokens to skip", file=sys.stderr)
+        return 2
     service = SessionService.open(config)
     server = build_server(service=service)
-    if http:
-        _hand_over_ctrl_c()  # uvicorn stops gracefully on Ctrl-C
-        server.run("streamable-http", host=args.host, port=args.port)
-        return 0
     # On stdio the transport reads stdin in a thread that a cancelled event loop waits for
     # forever, so Ctrl-C closes the sessions and the store here and exits.
     _on_ctrl_c(lambda _signum, _frame: _close_and_quit(service))
@@ -192,6 +197,36 @@ def _main(argv: list[str] | None = None) -> int:
         print(WAITING, file=sys.stderr, flush=True)
     server.run("stdio")
     return 0
+
+
+def _serve_http(config: Config, host: str, port: int, *, no_auth: bool) -> int:
+    from alc_mcp.app import SessionService
+    from alc_mcp.server.app import build_server
+    from alc_mcp.server.http import HttpSetupError, add_health_route, plan_http
+
+    try:
+        plan = plan_http(config, host, port, no_auth=no_auth)
+    except HttpSetupError as exc:
+        print(f"alc-mcp: {exc}", file=sys.stderr)
+        return 2
+    if config.code_roots is None:
+        config = replace(config, code_roots=())  # over HTTP, code_file only where ALC_CODE_ROOTS says
+    service = SessionService.open(config)
+    server = build_server(service=service, **plan.server_options)
+    add_health_route(server, service)
+    _hand_over_ctrl_c()  # uvicorn stops gracefully on Ctrl-C
+    # uvicorn turns SIGTERM into a graceful stop (no new calls, calls in flight finish,
+    # then the lifespan closes the sessions, releases their leases and flushes the
+    # store), then raises it again: this handler makes that a clean exit. A SIGTERM
+    # before uvicorn listens also lands here, when nothing has been served yet.
+    signal.signal(signal.SIGTERM, _stopped)
+    server.run("streamable-http", host=host, port=port, stateless_http=True, transport_security=plan.security)
+    return 0
+
+
+def _stopped(_signum: int, _frame: object) -> None:
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _close_and_quit(service: SessionService) -> None:

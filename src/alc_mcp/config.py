@@ -27,6 +27,7 @@ __all__ = [
     "DEFAULT_RETENTION_DAYS",
     "Config",
     "ConfigError",
+    "HttpAuth",
     "Limits",
 ]
 
@@ -76,6 +77,26 @@ class Limits:
 
 
 @dataclass(frozen=True, slots=True)
+class HttpAuth:
+    """Who may call over HTTP, and how the server is reached (see README: HTTP and tokens)."""
+
+    #: ALC_AUTH_TOKENS: a file of ``TOKEN PRINCIPAL`` lines (the static verifier).
+    tokens_file: Path | None = None
+    #: ALC_AUTH_ISSUER_URL: the OAuth 2.1 authorization server that issues tokens.
+    issuer_url: str | None = None
+    #: ALC_AUTH_INTROSPECTION_URL: its RFC 7662 introspection endpoint.
+    introspection_url: str | None = None
+    #: ALC_AUTH_CLIENT_ID / ALC_AUTH_CLIENT_SECRET: how this server authenticates there.
+    client_id: str | None = None
+    client_secret: str | None = None
+    #: ALC_PUBLIC_URL: the URL clients use for /mcp (behind a proxy, on a LAN name);
+    #: None: http://HOST:PORT/mcp as bound.
+    public_url: str | None = None
+    #: ALC_ALLOWED_ORIGINS: browser origins allowed besides localhost and ALC_PUBLIC_URL's.
+    allowed_origins: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     home: Path = field(default_factory=lambda: Path.home() / ".alc-mcp")
     packages_path: tuple[Path, ...] = ()
@@ -96,6 +117,7 @@ class Config:
     #: Directories ``alc_run``'s ``code_file`` may read (ALC_CODE_ROOTS). None: the
     #: current directory and ``home``; an empty tuple: none (HTTP without ALC_CODE_ROOTS).
     code_roots: tuple[Path, ...] | None = None
+    http: HttpAuth = field(default_factory=HttpAuth)
 
     @property
     def db_path(self) -> Path:
@@ -134,6 +156,15 @@ class Config:
             db_synchronous=_choice(env, "ALC_DB_SYNC", ("NORMAL", "FULL"), "NORMAL"),
             db_busy_timeout_ms=_positive_int(env, "ALC_DB_BUSY_TIMEOUT_MS", DEFAULT_DB_BUSY_TIMEOUT_MS),
             code_roots=_paths(env, "ALC_CODE_ROOTS"),
+            http=HttpAuth(
+                tokens_file=_path(env, "ALC_AUTH_TOKENS"),
+                issuer_url=_url(env, "ALC_AUTH_ISSUER_URL"),
+                introspection_url=_url(env, "ALC_AUTH_INTROSPECTION_URL"),
+                client_id=env.get("ALC_AUTH_CLIENT_ID", "").strip() or None,
+                client_secret=env.get("ALC_AUTH_CLIENT_SECRET", "").strip() or None,
+                public_url=_url(env, "ALC_PUBLIC_URL"),
+                allowed_origins=_origins(env, "ALC_ALLOWED_ORIGINS"),
+            ),
         )
 
 
@@ -143,6 +174,35 @@ def _paths(env: Mapping[str, str], name: str) -> tuple[Path, ...] | None:
     if not text:
         return None
     return tuple(Path(p.strip()).expanduser().absolute() for p in text.split(os.pathsep) if p.strip())
+
+
+def _path(env: Mapping[str, str], name: str) -> Path | None:
+    text = env.get(name, "").strip()
+    return Path(text).expanduser().absolute() if text else None
+
+
+def _url(env: Mapping[str, str], name: str) -> str | None:
+    """An http(s) URL, without a trailing slash; None when unset."""
+    text = env.get(name, "").strip()
+    if not text:
+        return None
+    scheme, _, rest = text.partition("://")
+    if scheme not in ("http", "https") or not rest or rest.startswith("/"):
+        raise ConfigError(f"{name}={text!r} is not an http(s) URL; set it like https://auth.example.com")
+    return text.rstrip("/")
+
+
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated origins, ``scheme://host[:port]``; ``:*`` allows any port."""
+    origins = tuple(o.strip().rstrip("/") for o in env.get(name, "").split(",") if o.strip())
+    for origin in origins:
+        scheme, _, rest = origin.partition("://")
+        if scheme not in ("http", "https") or not rest or "/" in rest:
+            raise ConfigError(
+                f"{name}: {origin!r} is not an origin; list them as scheme://host[:port], comma-separated "
+                "(e.g. https://app.example.com,http://localhost:*)"
+            )
+    return origins
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:

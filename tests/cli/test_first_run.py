@@ -89,6 +89,10 @@ def _config_variables() -> set[str]:
     return set(re.findall(r'"(ALC_[A-Z_]+)"', source))
 
 
+#: The variables that hold a secret (the registry hides their values).
+SECRETS = {"ALC_AUTH_CLIENT_SECRET"}
+
+
 def test_server_json_is_a_registry_manifest_for_the_pypi_package() -> None:
     manifest = json.loads((ROOT / "server.json").read_text(encoding="utf-8"))
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
@@ -104,7 +108,7 @@ def test_server_json_is_a_registry_manifest_for_the_pypi_package() -> None:
     variables = {v["name"]: v for v in package["environmentVariables"]}
     assert set(variables) == _config_variables()  # every variable the server reads, no other
     for variable in variables.values():
-        assert variable["description"] and variable["isSecret"] is False
+        assert variable["description"] and variable["isSecret"] is (variable["name"] in SECRETS)
         assert isinstance(variable.get("default", ""), str)
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f"mcp-name: {manifest['name']}" in readme  # PyPI ownership marker of the registry

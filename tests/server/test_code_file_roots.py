@@ -3,11 +3,6 @@ ALC_HOME), and nothing at all over HTTP unless ALC_CODE_ROOTS is set."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +12,7 @@ from mcp import Client
 
 from alc_mcp.config import Config
 from tests.conftest import Host
+from tests.http.servers import http_server as serve_http
 
 pytestmark = pytest.mark.anyio
 
@@ -49,37 +45,10 @@ async def test_code_file_symlink_out_of_alc_home_is_refused(
 # --- over HTTP -------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def http_server(tmp_path: Path, **env: str) -> Iterator[str]:
-    port = _free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("ALC_")}
-    environment.update(ALC_HOME=str(tmp_path / "alc-home"), ALC_MAX_RUN_SECONDS="10", **env)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "alc_mcp.cli", "serve", "--http", "--port", str(port)],
-        cwd=tmp_path,
-        env=environment,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        for _ in range(600):  # until the port accepts connections (at most ~30 s)
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.05).close()
-                break
-            except OSError:
-                assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
-                time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with serve_http(tmp_path, "--no-auth", **env) as server:
+        yield server.url
 
 
 async def _run_code_file(url: str, path: Path) -> tuple[str, bool]:

@@ -20,7 +20,7 @@ from alc_mcp.engine.registry import SessionNotFound, SessionRegistry
 from alc_mcp.engine.session import SessionError
 from alc_mcp.engine.storage import HistoryStore, SessionStore
 
-__all__ = ["Archive", "DurabilityOff"]
+__all__ = ["Archive", "DurabilityOff", "unknown_row"]
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 500
@@ -30,6 +30,11 @@ RETENTION_INTERVAL_SECONDS = 3600.0
 
 class DurabilityOff(SessionError):
     pass
+
+
+def unknown_row(key: str) -> SessionNotFound:
+    """What the history tools answer for a key that names no session (to this caller)."""
+    return SessionNotFound(f"session '{key}' not found (neither a session id nor a session name)")
 
 
 class Archive:
@@ -72,14 +77,21 @@ class Archive:
         self._parts()
         row = await self.row_or_none(session_id)
         if row is None:
-            raise SessionNotFound(
-                f"session '{session_id}' not found (neither a session id nor a session name)"
-            )
+            raise unknown_row(session_id)
         return row
 
-    async def list_sessions(self, limit: int = DEFAULT_PAGE) -> dict[str, Any]:
+    async def list_sessions(
+        self, limit: int = DEFAULT_PAGE, *, principal: str | None = None
+    ) -> dict[str, Any]:
+        """The newest sessions; with ``principal``, only the ones it started (read in
+        full and filtered: the store lists by time, not by owner)."""
         sessions, _history, writer = self._parts()
-        rows = await writer.call(partial(sessions.list_sessions, limit=max(1, min(limit, 10_000))))
+        limit = max(1, min(limit, 10_000))
+        if principal is None:
+            rows = await writer.call(partial(sessions.list_sessions, limit=limit))
+        else:
+            every = await writer.call(partial(sessions.list_sessions, limit=sys.maxsize))
+            rows = [row for row in every if row.principal == principal][:limit]
         return {"sessions": [row.summary_json() for row in rows]}
 
     async def transcript(self, session_id: str, cursor: int = 0, limit: int = DEFAULT_PAGE) -> dict[str, Any]:

@@ -165,7 +165,7 @@ class EvalService:
 
     # --- starting --------------------------------------------------------------------------
 
-    async def start(self, request: EvalRequest) -> EvalStart:
+    async def start(self, request: EvalRequest, *, principal: str | None = None) -> EvalStart:
         if not 1 <= request.repeats <= MAX_REPEATS:
             raise EvalError(f"repeats must be from 1 to {MAX_REPEATS}, got {request.repeats}")
         if request.strategy_opts is not None and not isinstance(request.strategy_opts, dict):
@@ -204,7 +204,7 @@ class EvalService:
             "model": model,
         }
         program = Program(EVAL_SOURCE, EVAL_CHUNK, ctx, strategy=request.strategy)
-        session_id, result = await self._registry.start(program)
+        session_id, result = await self._registry.start(program, principal=principal)
         row = EvalRow(
             eval_id,
             session_id,

@@ -11,6 +11,7 @@ Results are the JSON objects the tools answer with; sessions' own results are
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,11 +22,11 @@ import anyio
 from lupa import lua54
 
 from alc_mcp import __version__
-from alc_mcp.app.archive import Archive
+from alc_mcp.app.archive import Archive, unknown_row
 from alc_mcp.app.catalog import PackageCatalog
 from alc_mcp.app.code_files import code_roots
 from alc_mcp.app.durability import Durability, open_durability
-from alc_mcp.app.evaluation import EvalService
+from alc_mcp.app.evaluation import EvalRequest, EvalService, EvalStart
 from alc_mcp.app.host_variables import HostVariables
 from alc_mcp.app.programs import advice_ctx, advice_program, code_program
 from alc_mcp.app.strategy_inputs import advice_meta, check_required_inputs
@@ -34,7 +35,7 @@ from alc_mcp.domain.feed_result import FeedResult, feed_result_json
 from alc_mcp.domain.journal import Logged, ProgressSet
 from alc_mcp.domain.pending_filter import PendingFilter
 from alc_mcp.domain.program import Program
-from alc_mcp.engine.registry import SessionRegistry
+from alc_mcp.engine.registry import SessionRegistry, unknown_session
 from alc_mcp.engine.session import Answer, SessionError, StoreDown
 from alc_mcp.engine.storage import StoreUnavailable
 from alc_mcp.engine.types import types_path
@@ -74,7 +75,12 @@ def store_errors(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]
 
 
 class SessionService:
+    """The use cases, answering for one principal (``acting_as``): it owns the sessions it
+    starts and every other session is, to it, one that does not exist. The principal
+    None (stdio, HTTP with --no-auth) starts unowned sessions and sees every session."""
+
     def __init__(self, config: Config, durability: Durability, catalog: PackageCatalog | None = None) -> None:
+        self.principal: str | None = None
         self.config = config
         self.durability = durability
         self.catalog = catalog or PackageCatalog(config)
@@ -122,14 +128,28 @@ class SessionService:
         self.evaluations.close()
         self.durability.close()
 
-    async def _session_id(self, key: str) -> str:
-        return await self.registry.resolve(key)
+    def acting_as(self, principal: str | None) -> SessionService:
+        """This service (same registry, store and catalog) answering for ``principal``."""
+        if principal == self.principal:
+            return self
+        view = copy.copy(self)
+        view.principal = principal
+        return view
+
+    async def _session_id(self, key: str, unknown: Callable[[str], SessionError] = unknown_session) -> str:
+        """The id of the session ``key`` names, if this principal may see it; another
+        principal's session gets ``unknown(key)``, the error a key that names no session
+        gets, so nobody learns that someone else's session exists."""
+        session_id = await self.registry.resolve(key)
+        if self.principal is not None and await self.registry.principal_of(session_id) != self.principal:
+            raise unknown(key)
+        return session_id
 
     # --- sessions ------------------------------------------------------------------------
 
     @store_errors
     async def start(self, program: Program) -> Reply:
-        return Reply(*await self.registry.start(program))
+        return Reply(*await self.registry.start(program, principal=self.principal))
 
     async def run(
         self, code: str | None, code_file: str | None, ctx: Any, vars: dict[str, Any] | None
@@ -163,15 +183,15 @@ class SessionService:
     async def status(
         self, key: str, pending_filter: PendingFilter | None, include_history: bool
     ) -> dict[str, Any]:
-        session_id = await self._session_id(key)
         try:
+            session_id = await self._session_id(key)
             return await self.registry.snapshot(session_id, pending_filter, include_history)
         except SessionError:
             raise SessionError(f"session '{key}' not found (may have completed)") from None
 
     @store_errors
     async def status_all(self, pending_filter: PendingFilter | None, include_history: bool) -> dict[str, Any]:
-        sessions = await self.registry.snapshots(pending_filter, include_history)
+        sessions = await self.registry.snapshots(pending_filter, include_history, principal=self.principal)
         return {"active_sessions": len(sessions), "sessions": sessions}
 
     def follow(self, session_id: str) -> Callable[[], dict[str, Any]] | None:
@@ -206,12 +226,12 @@ class SessionService:
     @store_errors
     async def log_view(self, key: str | None, cursor: int, limit: int) -> dict[str, Any]:
         if key is None:
-            return await self.archive.list_sessions(limit)
-        return await self.archive.transcript(await self._session_id(key), cursor, limit)
+            return await self.archive.list_sessions(limit, principal=self.principal)
+        return await self.archive.transcript(await self._session_id(key, unknown_row), cursor, limit)
 
     @store_errors
     async def note(self, key: str, content: str, title: str | None) -> dict[str, Any]:
-        return await self.archive.note(await self._session_id(key), content, title)
+        return await self.archive.note(await self._session_id(key, unknown_row), content, title)
 
     @store_errors
     async def stats(self, strategy: str | None, days: float | None) -> dict[str, Any]:
@@ -219,7 +239,7 @@ class SessionService:
 
     @store_errors
     async def delete(self, key: str) -> dict[str, Any]:
-        return await self.archive.delete(await self._session_id(key))
+        return await self.archive.delete(await self._session_id(key, unknown_row))
 
     # --- variables ---------------------------------------------------------------------
 
@@ -249,6 +269,12 @@ class SessionService:
     async def vars_import(self, key: str, records: list[dict[str, Any]], *, replace: bool) -> dict[str, Any]:
         return await self.variables.load(await self._session_id(key), records, replace=replace)
 
+    # --- evaluation ---------------------------------------------------------------------
+
+    async def evaluate(self, request: EvalRequest) -> EvalStart:
+        """``alc_eval``: the eval's session belongs to this principal like any other."""
+        return await self.evaluations.start(request, principal=self.principal)
+
     # --- packages and the server -------------------------------------------------------------
 
     async def packages(self) -> dict[str, Any]:
@@ -259,6 +285,15 @@ class SessionService:
 
     async def remove(self, name: str) -> dict[str, Any]:
         return await self.catalog.remove(name)
+
+    def health(self) -> dict[str, Any]:
+        """What ``/healthz`` answers: up, which version, and whether sessions are durable
+        (no paths, no reasons: the route needs no token)."""
+        return {
+            "status": "ok",
+            "version": __version__,
+            "store": "durable" if self.durability.enabled else "memory only",
+        }
 
     def info(self) -> dict[str, Any]:
         """What ``alc_info`` reports: enough for a user to see which limits and paths apply."""

@@ -22,6 +22,9 @@ class SessionRow:
     elapsed_ms: int | None
     stats: dict[str, Any] | None  # final {"auto": …, "custom": …} once finished
     notes_count: int
+    #: Who started the session: the verified principal over authenticated HTTP, None on
+    #: stdio. Only that principal sees the session (see app.SessionService).
+    principal: str | None = None
 
     def summary_json(self) -> dict[str, Any]:
         """The row as ``alc_log_view`` lists it (no stats: they are per-session detail)."""

@@ -25,7 +25,7 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, TypeVar
 
@@ -38,10 +38,12 @@ from alc_mcp.domain.feed_result import Cancelled, FeedResult, Paused
 from alc_mcp.domain.journal import Finished, History, fold
 from alc_mcp.domain.pending_filter import PendingFilter
 from alc_mcp.domain.program import Program
+from alc_mcp.domain.records import SessionRow
 from alc_mcp.domain.state import Phase
 from alc_mcp.engine.clock import now_ms
 from alc_mcp.engine.journal import JournalWriter, SessionRecorder
 from alc_mcp.engine.packages import PackageResolver
+from alc_mcp.engine.principal_state import PrincipalState
 from alc_mcp.engine.replay import Replay, RevivalFailed
 from alc_mcp.engine.session import (
     Answer,
@@ -55,7 +57,7 @@ from alc_mcp.engine.session import (
 from alc_mcp.engine.storage import LeaseHeld, SessionStore, SharedStore
 from alc_mcp.engine.variables import Outcome, VariableOps, with_limits
 
-__all__ = ["SessionNotFound", "SessionRegistry", "new_session_id"]
+__all__ = ["SessionNotFound", "SessionRegistry", "new_session_id", "unknown_session"]
 
 T = TypeVar("T")
 
@@ -69,6 +71,11 @@ FINISHED = (Phase.COMPLETED.value, Phase.FAILED.value, Phase.CANCELLED.value)
 
 class SessionNotFound(SessionError):
     pass
+
+
+def unknown_session(key: str) -> SessionNotFound:
+    """What a call on a key that names no session (that the caller may see) gets."""
+    return SessionNotFound(f"session '{key}' not found")
 
 
 def new_session_id() -> str:
@@ -93,6 +100,7 @@ class Dormant:
     name: str | None
     strategy: str | None
     last_activity_ms: int
+    principal: str | None = None  # who started it (SessionRow.principal)
     history: History | None = None  # folded journal, cached while nothing changes it
 
 
@@ -135,7 +143,7 @@ class SessionRegistry:
             return 0
         rows = await self._stored(lambda s: s.list_sessions(limit=sys.maxsize, statuses=RESUMABLE))
         for row in rows:
-            self._dormant[row.id] = Dormant(row.id, row.name, row.strategy, row.updated_at)
+            self._dormant[row.id] = _dormant(row)
         return len(rows)
 
     def _recorder(self, session_id: str) -> SessionRecorder:
@@ -186,7 +194,7 @@ class SessionRegistry:
         if row is None or row.status not in RESUMABLE:
             return None
         self._finished.pop(session_id, None)
-        dormant = self._dormant[session_id] = Dormant(row.id, row.name, row.strategy, row.updated_at)
+        dormant = self._dormant[session_id] = _dormant(row)
         return dormant
 
     # --- the guard ---------------------------------------------------------------------
@@ -225,17 +233,22 @@ class SessionRegistry:
 
     # --- lifecycle ---------------------------------------------------------------------
 
-    async def start(self, program: Program) -> tuple[str, FeedResult]:
+    async def start(self, program: Program, *, principal: str | None = None) -> tuple[str, FeedResult]:
+        """Start a session owned by ``principal`` (None: no authentication)."""
         session_id = new_session_id()
         started_at = now_ms()
         name = None
         if self.store is not None:
             preview = task_preview(program)
             name = await self._stored(
-                lambda s: s.create_session(session_id, program, started_at, task_preview=preview)
+                lambda s: s.create_session(
+                    session_id, program, started_at, task_preview=preview, principal=principal
+                )
             )
             await self._take_lease(session_id)
-        session = self._new_session(session_id, program, name=name, started_at=started_at)
+        session = self._new_session(
+            session_id, program, name=name, started_at=started_at, principal=principal
+        )
         telemetry.emit("session.started", session_id=session_id, strategy=program.strategy)
         async with self._exclusive(session_id):
             session.start()
@@ -267,9 +280,7 @@ class SessionRegistry:
         session.close()
         del self._sessions[session.id]
         self._leases.pop(session.id, None)
-        self._dormant[session.id] = Dormant(
-            session.id, session.name, session.strategy, session.last_activity_ms
-        )
+        self._dormant[session.id] = _dormant_of(session)
 
     async def cancel(self, session_id: str) -> FeedResult:
         session = self._sessions.get(session_id)
@@ -343,7 +354,7 @@ class SessionRegistry:
                 self._release_lease(session_id)
                 raise
             self._finished.pop(session_id, None)
-            self._dormant[session_id] = Dormant(session_id, row.name, row.strategy, now_ms())
+            self._dormant[session_id] = replace(_dormant(row), last_activity_ms=now_ms())
             _session, _replay, revived = await self._live(session_id)
             assert revived is not None
             return revived
@@ -370,7 +381,9 @@ class SessionRegistry:
             self._dormant.pop(session_id, None)
             raise SessionFinished(f"session '{session_id}' has already finished ({history.finished.phase})")
         replay = Replay(history)
-        session = self._new_session(session_id, history.program, name=dormant.name, replay=replay)
+        session = self._new_session(
+            session_id, history.program, name=dormant.name, replay=replay, principal=dormant.principal
+        )
         self._dormant.pop(session_id, None)
         began = time.perf_counter()
         session.start()
@@ -411,8 +424,11 @@ class SessionRegistry:
             self._retire(session)
         return result
 
-    def _new_session(self, session_id: str, program: Program, **options: Any) -> Session:
-        """A session for this registry's limits, store and packages (made room for)."""
+    def _new_session(
+        self, session_id: str, program: Program, *, principal: str | None = None, **options: Any
+    ) -> Session:
+        """A session for this registry's limits, store and packages (made room for), and
+        ``alc.state`` as its principal's scripts see it."""
         self._make_room()
         session = Session(
             session_id,
@@ -420,8 +436,9 @@ class SessionRegistry:
             self.config.limits,
             current_token(),
             self._recorder(session_id),
-            self.shared,
+            self.shared if principal is None else PrincipalState(self.shared, principal),
             self.resolver,
+            principal=principal,
             **options,
         )
         self._sessions[session_id] = session
@@ -471,9 +488,7 @@ class SessionRegistry:
         session.close()
         del self._sessions[session.id]
         self._release_lease(session.id)
-        self._dormant[session.id] = Dormant(
-            session.id, session.name, session.strategy, session.last_activity_ms
-        )
+        self._dormant[session.id] = _dormant_of(session)
         return True
 
     def _make_room(self) -> None:
@@ -523,7 +538,20 @@ class SessionRegistry:
                 f"session '{session_id}' not found: it has already finished ({phase}); "
                 "start a new one with alc_run or alc_advice"
             )
-        return SessionNotFound(f"session '{session_id}' not found")
+        return unknown_session(session_id)
+
+    async def principal_of(self, session_id: str) -> str | None:
+        """Who started the session; None if nobody authenticated did, or it is unknown."""
+        session = self._sessions.get(session_id)
+        if session is not None:
+            return session.principal
+        dormant = self._dormant.get(session_id)
+        if dormant is not None:
+            return dormant.principal
+        if self.store is None:
+            return None
+        row = await self._stored(lambda s: s.get_session(session_id))
+        return row.principal if row is not None else None
 
     def live_session(self, session_id: str) -> Session | None:
         return self._sessions.get(session_id)
@@ -601,7 +629,7 @@ class SessionRegistry:
         for row in rows:
             dormant = self._dormant.get(row.id)
             if dormant is None and row.id not in self._sessions:
-                self._dormant[row.id] = Dormant(row.id, row.name, row.strategy, row.updated_at)
+                self._dormant[row.id] = _dormant(row)
             elif dormant is not None and dormant.last_activity_ms != row.updated_at:
                 dormant.history = None
                 dormant.last_activity_ms = row.updated_at
@@ -609,12 +637,22 @@ class SessionRegistry:
             del self._dormant[session_id]
 
     async def snapshots(
-        self, pending_filter: PendingFilter | None = None, include_history: bool = False
+        self,
+        pending_filter: PendingFilter | None = None,
+        include_history: bool = False,
+        *,
+        principal: str | None = None,
     ) -> list[dict[str, Any]]:
+        """Every resumable session; with ``principal``, only the ones it started."""
         await self._refresh_dormant()
-        snaps = [s.snapshot(pending_filter, include_history) for s in list(self._sessions.values())]
+        snaps = [
+            s.snapshot(pending_filter, include_history)
+            for s in list(self._sessions.values())
+            if principal is None or s.principal == principal
+        ]
         for dormant in list(self._dormant.values()):
-            snaps.append(await self._dormant_snapshot(dormant, pending_filter, include_history))
+            if principal is None or dormant.principal == principal:
+                snaps.append(await self._dormant_snapshot(dormant, pending_filter, include_history))
         return sorted(snaps, key=lambda s: (s["started_at"], s["session_id"]))
 
     # --- session variables from the host -------------------------------------------------
@@ -711,6 +749,14 @@ class SessionRegistry:
 
 
 _HOST = socket.gethostname()
+
+
+def _dormant(row: SessionRow) -> Dormant:
+    return Dormant(row.id, row.name, row.strategy, row.updated_at, row.principal)
+
+
+def _dormant_of(session: Session) -> Dormant:
+    return Dormant(session.id, session.name, session.strategy, session.last_activity_ms, session.principal)
 
 
 def _is_dead(owner: str | None, pid: int | None) -> bool:

@@ -149,9 +149,12 @@ class Session:
         name: str | None = None,
         replay: Replay | None = None,
         started_at: int | None = None,
+        principal: str | None = None,
     ) -> None:
         self.id = session_id
         self.name = name
+        #: Who started it (None without authentication); only they see it.
+        self.principal = principal
         self.strategy = program.strategy
         self.recorder = recorder
         self.replay = replay

@@ -47,9 +47,16 @@ class LeaseHeld(StoreUnavailable):
 
 class SessionStore(Protocol):
     def create_session(
-        self, session_id: str, program: Program, at: int, *, task_preview: str | None = None
+        self,
+        session_id: str,
+        program: Program,
+        at: int,
+        *,
+        task_preview: str | None = None,
+        principal: str | None = None,
     ) -> str:
-        """Insert a running session and its start event; returns its unique name."""
+        """Insert a running session and its start event; returns its unique name.
+        ``principal`` is who started it (None: no authentication, e.g. stdio)."""
         ...
 
     def append(

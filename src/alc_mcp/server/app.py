@@ -50,9 +50,12 @@ def tool_table() -> list[Tool]:
     return list(_tools())
 
 
-def build_server(config: Config | None = None, *, service: SessionService | None = None) -> MCPServer[Any]:
+def build_server(
+    config: Config | None = None, *, service: SessionService | None = None, **auth: Any
+) -> MCPServer[Any]:
     """A ready-to-run server. Its lifespan opens the store, restores sessions and runs
-    the background reaper; pass ``service`` to keep a handle on what it serves."""
+    the background reaper; pass ``service`` to keep a handle on what it serves, and
+    ``auth``/``token_verifier`` (``server.http.HttpPlan.server_options``) to require tokens."""
     config = service.config if service is not None else (config or Config.from_env())
     catalog = service.catalog if service is not None else PackageCatalog(config)
 
@@ -62,7 +65,12 @@ def build_server(config: Config | None = None, *, service: SessionService | None
             yield running
 
     server = AlcMCPServer(
-        "alc-mcp", version=__version__, instructions=texts.INSTRUCTIONS, lifespan=lifespan, tools=tool_table()
+        "alc-mcp",
+        version=__version__,
+        instructions=texts.INSTRUCTIONS,
+        lifespan=lifespan,
+        tools=tool_table(),
+        **auth,
     )
     register_resources(server, catalog)
     register_eval_resources(server)

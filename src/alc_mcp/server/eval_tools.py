@@ -63,7 +63,7 @@ def register_eval_tools(server: ToolBox) -> None:
         ),
     ) -> str:
         with eval_mistakes("Eval failed: "):
-            started = await service_of(context).evaluations.start(
+            started = await service_of(context).evaluate(
                 EvalRequest(
                     strategy=strategy,
                     scenario=scenario,

@@ -73,7 +73,13 @@ class SqliteSessions(SessionStore):
     # --- writes -----------------------------------------------------------------------------
 
     def create_session(
-        self, session_id: str, program: Program, at: int, *, task_preview: str | None = None
+        self,
+        session_id: str,
+        program: Program,
+        at: int,
+        *,
+        task_preview: str | None = None,
+        principal: str | None = None,
     ) -> str:
         """Insert the session (status ``running``, a fresh unique name) and its start event.
 
@@ -84,7 +90,7 @@ class SqliteSessions(SessionStore):
             if conn.execute(sql.ID_TAKEN, (session_id,)).fetchone() is not None:
                 raise ValueError(f"session {session_id!r} already exists")
             name = self._free_name(conn)
-            row = (session_id, name, program.strategy, Phase.RUNNING.value, at, at, task_preview)
+            row = (session_id, name, program.strategy, Phase.RUNNING.value, at, at, task_preview, principal)
             conn.execute(sql.INSERT_SESSION, row)
             conn.execute(sql.INSERT_ENTRY, (session_id, kind, data, at))
         return name

@@ -192,6 +192,10 @@ LEASE_SCHEMA: tuple[str, ...] = (
 
 MIGRATIONS = (*MIGRATIONS, LEASE_SCHEMA)
 
+# 5: who started each session (the verified principal over authenticated HTTP; NULL on
+# stdio and before this migration), so only that principal sees the session.
+MIGRATIONS = (*MIGRATIONS, ("ALTER TABLE sessions ADD COLUMN principal TEXT",))
+
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -236,8 +240,8 @@ NAME_TAKEN = "SELECT 1 FROM sessions WHERE name = ?"
 ID_TAKEN = "SELECT 1 FROM sessions WHERE id = ?"
 
 INSERT_SESSION = """
-    INSERT INTO sessions (id, name, strategy, status, created_at, updated_at, task_preview)
-    VALUES (?, ?, ?, ?, ?, ?, ?)
+    INSERT INTO sessions (id, name, strategy, status, created_at, updated_at, task_preview, principal)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 # COALESCE keeps a counter when the caller passes None ("unchanged").
@@ -272,7 +276,7 @@ RESOLVE = """
 
 _SESSION_COLUMNS = """
     id, name, strategy, status, created_at, updated_at, task_preview,
-    llm_calls, rounds, elapsed_ms, stats, notes_count
+    llm_calls, rounds, elapsed_ms, stats, notes_count, principal
 """
 
 SELECT_SESSION = f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?"
