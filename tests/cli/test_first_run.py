@@ -103,8 +103,9 @@ def test_server_json_is_a_registry_manifest_for_the_pypi_package() -> None:
     assert package["transport"] == {"type": "stdio"}
     variables = {v["name"]: v for v in package["environmentVariables"]}
     assert set(variables) == _config_variables()  # every variable the server reads, no other
-    for variable in variables.values():
-        assert variable["description"] and variable["isSecret"] is False
+    for name, variable in variables.items():
+        assert variable["description"]
+        assert variable["isSecret"] is (name == "ALC_REQUEST_STATE_KEY")  # the one secret
         assert isinstance(variable.get("default", ""), str)
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f"mcp-name: {manifest['name']}" in readme  # PyPI ownership marker of the registry

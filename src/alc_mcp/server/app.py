@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import MCPServer, RequestStateSecurity
 from mcp.server.mcpserver.tools import Tool
 
 from alc_mcp import __version__
@@ -50,6 +50,15 @@ def tool_table() -> list[Tool]:
     return list(_tools())
 
 
+def request_state_security(config: Config) -> RequestStateSecurity | None:
+    """How MRTR request state is sealed (``server.inline``): under ALC_REQUEST_STATE_KEY so
+    every process of a fleet verifies what another sealed, else (None) under the SDK's
+    random per-process key."""
+    if config.request_state_key is None:
+        return None
+    return RequestStateSecurity(keys=[config.request_state_key])
+
+
 def build_server(config: Config | None = None, *, service: SessionService | None = None) -> MCPServer[Any]:
     """A ready-to-run server. Its lifespan opens the store, restores sessions and runs
     the background reaper; pass ``service`` to keep a handle on what it serves."""
@@ -62,7 +71,12 @@ def build_server(config: Config | None = None, *, service: SessionService | None
             yield running
 
     server = AlcMCPServer(
-        "alc-mcp", version=__version__, instructions=texts.INSTRUCTIONS, lifespan=lifespan, tools=tool_table()
+        "alc-mcp",
+        version=__version__,
+        instructions=texts.INSTRUCTIONS,
+        lifespan=lifespan,
+        tools=tool_table(),
+        request_state_security=request_state_security(config),
     )
     register_resources(server, catalog)
     register_eval_resources(server)

@@ -1,0 +1,248 @@
+"""Answering a session's pauses inside the tool call that met them, through the host's model.
+
+Today's loop costs the host's model a turn per pause: it reads ``needs_response``, answers,
+and calls ``alc_continue``. A client that declares ``sampling`` can instead answer each
+query as a ``sampling/createMessage`` without its model ever reading the session's JSON:
+
+- on 2026-07-28 (MRTR, SEP-2322) the call returns an ``InputRequiredResult`` holding one
+  ``sampling/createMessage`` per pending query (a whole ``alc.llm_batch`` in one round);
+  the client's retry carries the answers and the sealed request state, and the script
+  goes on, round after round, until it finishes;
+- before 2026-07-28 the server sends those requests itself, mid-call, and feeds the
+  answers the same way.
+
+Either path gives up after ``MAX_ROUNDS`` rounds in one call, and on any refusal, error
+or non-text answer, and then answers exactly as today (``needs_response`` with the
+session id): the session stays paused on the same queries, nothing is lost, and the host
+continues it with ``alc_continue``. ``ALC_SAMPLING=off`` turns both paths off.
+
+The request state is sealed by the SDK's ``RequestStateBoundary`` (see
+``server.app.request_state_security``); its plaintext names the session and the pause it
+answers. A state is good for one retry: its answers are journaled when it is used, after
+which the session is at a later pause (or finished) and the same state is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import anyio
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.shared.message import ServerMessageMetadata
+from mcp_types import (
+    CreateMessageRequest,
+    CreateMessageRequestParams,
+    CreateMessageResult,
+    InputRequiredResult,
+    InputResponses,
+    SamplingMessage,
+    TextContent,
+)
+from mcp_types.version import is_version_at_least
+
+from alc_mcp.app import Answer, Reply
+from alc_mcp.domain.feed_result import Paused
+from alc_mcp.domain.query import LlmQuery
+from alc_mcp.server.context import ServiceContext, service_of
+from alc_mcp.server.params import caller_mistakes
+
+__all__ = ["MAX_ROUNDS", "MRTR_VERSION", "answer_inline", "input_key"]
+
+#: The first protocol revision whose tools/call may return ``InputRequiredResult``.
+MRTR_VERSION = "2026-07-28"
+
+#: Rounds answered inline in one call. SDK clients give up after 10 input-required rounds
+#: (python, typescript, go and C# alike), so the 11th answer must be a final one: past
+#: this the call answers ``needs_response`` and the host goes on with ``alc_continue``.
+MAX_ROUNDS = 10
+
+Start = Callable[[], Awaitable[Reply]]
+
+
+def input_key(pause: int, query_id: str) -> str:
+    """The ``inputRequests`` key of a query: unique for the session's life, since query ids
+    (``q-0``…) repeat in every pause but pause numbers only grow."""
+    return f"p{pause}-{query_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class _RoundState:
+    """What a retry must bring back: the session, its pause, the queries asked, the round."""
+
+    session_id: str
+    pause: int
+    round: int
+    queries: tuple[LlmQuery, ...]
+
+    def encode(self) -> str:
+        return json.dumps(
+            {"s": self.session_id, "p": self.pause, "r": self.round, "q": [q.wire() for q in self.queries]},
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def decode(cls, text: str) -> _RoundState:
+        # Only state this server sealed reaches here (the SDK verifies the seal first).
+        data = json.loads(text)
+        queries = tuple(
+            LlmQuery(
+                q["id"],
+                q["prompt"],
+                q["system"],
+                q["max_tokens"],
+                bool(q.get("grounded")),
+                bool(q.get("underspecified")),
+            )
+            for q in data["q"]
+        )
+        return cls(data["s"], data["p"], data["r"], queries)
+
+    def key(self, query: LlmQuery) -> str:
+        return input_key(self.pause, query.id)
+
+
+async def answer_inline(context: ServiceContext, start: Start) -> Reply | InputRequiredResult:
+    """Run ``start`` (the call's own work: start a session or feed one) and answer the
+    pauses it meets through the host's model where the client allows it.
+
+    On an MRTR retry ``start`` does not run again: the sealed state says which session
+    and pause the client's answers are for."""
+    if context.request_state is not None:
+        return await _next_round(context, _RoundState.decode(context.request_state))
+    reply = await start()
+    match _path(context):
+        case "mrtr":
+            return await _ask(context, reply, 0)
+        case "push":
+            return await _push(context, reply)
+    return reply
+
+
+def _path(context: ServiceContext) -> str | None:
+    """``mrtr``, ``push`` or None (today's ``needs_response``), from the switch and what the
+    client declared."""
+    if service_of(context).config.sampling == "off":
+        return None
+    capabilities = context.client_capabilities
+    if capabilities is None or capabilities.sampling is None:
+        return None
+    version = context.protocol_version
+    return "mrtr" if version is not None and is_version_at_least(version, MRTR_VERSION) else "push"
+
+
+async def _pause_number(context: ServiceContext, session_id: str) -> int | None:
+    """The number of the pause a session waits on (pauses answered so far, from its
+    journal-backed metrics), or None when it is not paused."""
+    with caller_mistakes():
+        snapshot = await service_of(context).status(session_id, None, False)
+    if snapshot.get("state") != "paused":
+        return None
+    rounds: int = snapshot["metrics"]["rounds"]
+    return rounds
+
+
+async def _ask(context: ServiceContext, reply: Reply, done: int) -> Reply | InputRequiredResult:
+    """An ``InputRequiredResult`` for a paused reply; any other reply, or one past the round
+    limit, goes back as it is."""
+    if not isinstance(reply.result, Paused) or done >= MAX_ROUNDS:
+        return reply
+    pause = await _pause_number(context, reply.session_id)
+    if pause is None:  # cancelled between the pause and now: say so as today
+        return reply
+    state = _RoundState(reply.session_id, pause, done + 1, reply.result.queries)
+    return InputRequiredResult(
+        input_requests={state.key(q): sampling_request(q) for q in state.queries},
+        request_state=state.encode(),
+    )
+
+
+async def _next_round(context: ServiceContext, state: _RoundState) -> Reply | InputRequiredResult:
+    if await _pause_number(context, state.session_id) != state.pause:
+        raise ToolError(
+            f"this requestState was already used: session '{state.session_id}' is no longer waiting "
+            f"on pause {state.pause} (its answers are in the journal). Nothing was changed; alc_status "
+            "shows where the session stands and alc_continue answers its current pause."
+        )
+    answers = _answers(state, context.input_responses or {})
+    if answers is None:
+        return Reply(state.session_id, Paused(state.queries))
+    return await _ask(context, await _feed(context, state.session_id, answers), state.round)
+
+
+def _answers(state: _RoundState, responses: InputResponses) -> list[Answer] | None:
+    """One answer per asked query, or None if the client left any unanswered or not text."""
+    answers = []
+    for query in state.queries:
+        response = responses.get(state.key(query))
+        text = sampled_text(response) if isinstance(response, CreateMessageResult) else None
+        if text is None:
+            return None
+        answers.append(Answer(query.id, text))
+    return answers
+
+
+async def _feed(context: ServiceContext, session_id: str, answers: Sequence[Answer]) -> Reply:
+    with caller_mistakes("Continue failed: "):
+        return await service_of(context).feed(session_id, answers)
+
+
+async def _push(context: ServiceContext, reply: Reply) -> Reply:
+    """Before 2026-07-28: send the pending queries to the client as sampling requests
+    during the call, and feed what comes back, until the session stops pausing."""
+    for _ in range(MAX_ROUNDS):
+        if not isinstance(reply.result, Paused):
+            break
+        answers = await _sample_all(context, reply.result.queries)
+        if answers is None:
+            break
+        reply = await _feed(context, reply.session_id, answers)
+    return reply
+
+
+async def _sample_all(context: ServiceContext, queries: Sequence[LlmQuery]) -> list[Answer] | None:
+    """Every query sampled at once; None if the client refused or failed any of them."""
+    session = context.session
+    # Tied to the tool call, so an HTTP transport sends them on the call's own stream.
+    metadata = ServerMessageMetadata(related_request_id=context.request_context.request_id)
+    texts: dict[str, str | None] = {}
+
+    async def sample(query: LlmQuery) -> None:
+        try:
+            result = await session.send_request(
+                sampling_request(query),
+                CreateMessageResult,
+                metadata=metadata,
+            )
+        except Exception:  # a refusal, a timeout, a transport error: the host answers as today
+            texts[query.id] = None
+        else:
+            texts[query.id] = sampled_text(result)
+
+    async with anyio.create_task_group() as group:
+        for query in queries:
+            group.start_soon(sample, query)
+    answers = [Answer(q.id, text) for q in queries if (text := texts[q.id]) is not None]
+    return answers if len(answers) == len(queries) else None
+
+
+def sampling_request(query: LlmQuery) -> CreateMessageRequest:
+    """A query as the host's model sees it: the prompt as the user turn, ``system`` as the
+    system prompt, the script's ``max_tokens``."""
+    return CreateMessageRequest(
+        params=CreateMessageRequestParams(
+            messages=[SamplingMessage(role="user", content=TextContent(text=query.prompt))],
+            system_prompt=query.system,
+            max_tokens=query.max_tokens,
+        )
+    )
+
+
+def sampled_text(result: CreateMessageResult) -> str | None:
+    """The answer's text, or None when the model answered with something else (an image,
+    a tool call): a script's ``alc.llm`` only takes text."""
+    blocks = result.content if isinstance(result.content, list) else [result.content]
+    if not blocks or not all(isinstance(b, TextContent) for b in blocks):
+        return None
+    return "".join(b.text for b in blocks if isinstance(b, TextContent))
