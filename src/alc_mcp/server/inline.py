@@ -43,6 +43,7 @@ from mcp_types import (
 from mcp_types.version import is_version_at_least
 
 from alc_mcp.app import Answer, Reply
+from alc_mcp.app.errors import SessionError
 from alc_mcp.domain.feed_result import Paused
 from alc_mcp.domain.query import LlmQuery
 from alc_mcp.server.context import ServiceContext, service_of
@@ -134,9 +135,11 @@ def _path(context: ServiceContext) -> str | None:
 
 async def _pause_number(context: ServiceContext, session_id: str) -> int | None:
     """The number of the pause a session waits on (pauses answered so far, from its
-    journal-backed metrics), or None when it is not paused."""
-    with caller_mistakes():
+    journal-backed metrics), or None when it is not paused (or gone: finished, deleted)."""
+    try:
         snapshot = await service_of(context).status(session_id, None, False)
+    except SessionError:
+        return None
     if snapshot.get("state") != "paused":
         return None
     rounds: int = snapshot["metrics"]["rounds"]
