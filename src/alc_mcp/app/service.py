@@ -31,7 +31,7 @@ from alc_mcp.app.programs import advice_ctx, advice_program, code_program
 from alc_mcp.app.strategy_inputs import advice_meta, check_required_inputs
 from alc_mcp.config import Config
 from alc_mcp.domain.feed_result import FeedResult, feed_result_json
-from alc_mcp.domain.journal import Logged, ProgressSet
+from alc_mcp.domain.journal import Finished, Logged, ProgressSet
 from alc_mcp.domain.pending_filter import PendingFilter
 from alc_mcp.domain.program import Program
 from alc_mcp.engine.registry import SessionRegistry
@@ -200,6 +200,15 @@ class SessionService:
             elif isinstance(event, ProgressSet):
                 progress = {"step": event.step, "total": event.total, "message": event.message}
         return {"recent_logs": logs, "progress": progress}
+
+    @store_errors
+    async def ending(self, session_id: str) -> tuple[int, int, Finished] | None:
+        """When a finished session started and ended (ms) and how, as its journal has it;
+        None while it has not finished, or without a store."""
+        entries = await self.archive.entries(session_id, kinds=("start", "finish"))
+        if not entries or not isinstance(last := entries[-1].event, Finished):
+            return None
+        return entries[0].at, entries[-1].at, last
 
     # --- history ---------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from alc_mcp.server.eval_tools import register_eval_resources, register_eval_too
 from alc_mcp.server.history_tools import register_history_tools
 from alc_mcp.server.package_tools import register_package_tools
 from alc_mcp.server.session_tools import register_session_tools
+from alc_mcp.server.tasks import SessionTasks
 from alc_mcp.server.toolbox import ToolBox
 from alc_mcp.server.variable_tools import register_variable_tools
 
@@ -77,6 +78,7 @@ def build_server(config: Config | None = None, *, service: SessionService | None
         lifespan=lifespan,
         tools=tool_table(),
         request_state_security=request_state_security(config),
+        extensions=[SessionTasks()],
     )
     register_resources(server, catalog)
     register_eval_resources(server)

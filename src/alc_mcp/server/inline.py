@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 from mcp.server.mcpserver.exceptions import ToolError
@@ -49,7 +51,16 @@ from alc_mcp.domain.query import LlmQuery
 from alc_mcp.server.context import ServiceContext, service_of
 from alc_mcp.server.params import caller_mistakes
 
-__all__ = ["MAX_ROUNDS", "MRTR_VERSION", "answer_inline", "input_key"]
+__all__ = [
+    "MAX_ROUNDS",
+    "MRTR_VERSION",
+    "TASK_REPLY",
+    "answer_inline",
+    "input_key",
+    "query_from_wire",
+    "sampled_text",
+    "sampling_request",
+]
 
 #: The first protocol revision whose tools/call may return ``InputRequiredResult``.
 MRTR_VERSION = "2026-07-28"
@@ -60,6 +71,22 @@ MRTR_VERSION = "2026-07-28"
 MAX_ROUNDS = 10
 
 Start = Callable[[], Awaitable[Reply]]
+
+#: Set by the Tasks extension around a tools/call it answers with a task: the tool leaves
+#: its reply here instead of answering pauses inline (the task's client does that).
+TASK_REPLY: ContextVar[list[Reply] | None] = ContextVar("TASK_REPLY", default=None)
+
+
+def query_from_wire(data: dict[str, Any], id_key: str = "id") -> LlmQuery:
+    """A query back from its wire form (``LlmQuery.wire``, or a status listing's ``query_id``)."""
+    return LlmQuery(
+        data[id_key],
+        data["prompt"],
+        data["system"],
+        data["max_tokens"],
+        bool(data.get("grounded")),
+        bool(data.get("underspecified")),
+    )
 
 
 def input_key(pause: int, query_id: str) -> str:
@@ -87,18 +114,7 @@ class _RoundState:
     def decode(cls, text: str) -> _RoundState:
         # Only state this server sealed reaches here (the SDK verifies the seal first).
         data = json.loads(text)
-        queries = tuple(
-            LlmQuery(
-                q["id"],
-                q["prompt"],
-                q["system"],
-                q["max_tokens"],
-                bool(q.get("grounded")),
-                bool(q.get("underspecified")),
-            )
-            for q in data["q"]
-        )
-        return cls(data["s"], data["p"], data["r"], queries)
+        return cls(data["s"], data["p"], data["r"], tuple(query_from_wire(q) for q in data["q"]))
 
     def key(self, query: LlmQuery) -> str:
         return input_key(self.pause, query.id)
@@ -109,7 +125,13 @@ async def answer_inline(context: ServiceContext, start: Start) -> Reply | InputR
     pauses it meets through the host's model where the client allows it.
 
     On an MRTR retry ``start`` does not run again: the sealed state says which session
-    and pause the client's answers are for."""
+    and pause the client's answers are for. A call the Tasks extension turns into a task
+    (``server.tasks``) only does its own work and leaves the reply in ``TASK_REPLY``."""
+    sink = TASK_REPLY.get()
+    if sink is not None:
+        reply = await start()
+        sink.append(reply)
+        return reply
     if context.request_state is not None:
         return await _next_round(context, _RoundState.decode(context.request_state))
     reply = await start()
