@@ -205,8 +205,12 @@ async def test_unknown_tasks_and_refused_calls_are_clear_errors(config: Config) 
         assert isinstance(refused, CallToolResult) and refused.is_error  # a tool error, not a task
 
 
-async def test_a_client_without_the_extension_gets_todays_answer(config: Config) -> None:
-    async with connect(config) as client:
+@pytest.mark.parametrize("declared", [False, True], ids=["2026-07-28-without", "2025-11-25-with"])
+async def test_a_client_without_the_extension_gets_todays_answer(config: Config, declared: bool) -> None:
+    extensions = [TasksClient()] if declared else []
+    async with Client(
+        build_server(config), extensions=extensions, mode="legacy" if declared else "auto"
+    ) as client:
         result = await client.call_tool("alc_run", {"code": TWO_PAUSES})
     shown = orjson.loads(result.content[0].text)  # type: ignore[union-attr]
     assert shown["status"] == "needs_response" and shown["prompt"] == "first"

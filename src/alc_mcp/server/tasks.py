@@ -30,6 +30,7 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.extension import Extension, MethodBinding
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, CallToolRequestParams, CreateMessageResult, RequestParams
+from mcp_types.version import is_version_at_least
 from pydantic import ValidationError
 
 from alc_mcp.app import CALLER_MISTAKES, Answer, Reply, SessionService
@@ -130,6 +131,9 @@ class SessionTasks(Extension):
 
 
 def _declares_tasks(ctx: ServerRequestContext[Any, Any]) -> bool:
+    """Only a 2026-07-28 request can carry a task result; earlier ones get today's answer."""
+    if not is_version_at_least(ctx.protocol_version, MRTR_VERSION):
+        return False
     capabilities = ctx.session.client_capabilities
     return capabilities is not None and TASKS in (capabilities.extensions or {})
 
