@@ -168,14 +168,17 @@ async def _pause_number(context: ServiceContext, session_id: str) -> int | None:
     return rounds
 
 
-async def _ask(context: ServiceContext, reply: Reply, done: int) -> Reply | InputRequiredResult:
+async def _ask(
+    context: ServiceContext, reply: Reply, done: int, pause: int | None = None
+) -> Reply | InputRequiredResult:
     """An ``InputRequiredResult`` for a paused reply; any other reply, or one past the round
-    limit, goes back as it is."""
+    limit, goes back as it is. ``pause`` is the reply's pause number when the caller knows it."""
     if not isinstance(reply.result, Paused) or done >= MAX_ROUNDS:
         return reply
-    pause = await _pause_number(context, reply.session_id)
-    if pause is None:  # cancelled between the pause and now: say so as today
-        return reply
+    if pause is None:
+        pause = await _pause_number(context, reply.session_id)
+        if pause is None:  # cancelled between the pause and now: say so as today
+            return reply
     state = _RoundState(reply.session_id, pause, done + 1, reply.result.queries)
     return InputRequiredResult(
         input_requests={state.key(q): sampling_request(q) for q in state.queries},
@@ -193,7 +196,8 @@ async def _next_round(context: ServiceContext, state: _RoundState) -> Reply | In
     answers = _answers(state, context.input_responses or {})
     if answers is None:
         return Reply(state.session_id, Paused(state.queries))
-    return await _ask(context, await _feed(context, state.session_id, answers), state.round)
+    # Every query of the pause was answered, so a pause that follows is the next one.
+    return await _ask(context, await _feed(context, state.session_id, answers), state.round, state.pause + 1)
 
 
 def _answers(state: _RoundState, responses: InputResponses) -> list[Answer] | None:
