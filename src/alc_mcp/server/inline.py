@@ -37,6 +37,7 @@ from mcp_types import (
     CreateMessageRequest,
     CreateMessageRequestParams,
     CreateMessageResult,
+    InputRequests,
     InputRequiredResult,
     InputResponses,
     SamplingMessage,
@@ -44,9 +45,10 @@ from mcp_types import (
 )
 from mcp_types.version import is_version_at_least
 
-from alc_mcp.app import Answer, Reply
+from alc_mcp.app import Answer, Reply, SessionService
 from alc_mcp.app.errors import SessionError
 from alc_mcp.domain.feed_result import Paused
+from alc_mcp.domain.pending_filter import parse_pending_filter
 from alc_mcp.domain.query import LlmQuery
 from alc_mcp.server.context import ServiceContext, service_of
 from alc_mcp.server.params import caller_mistakes
@@ -55,8 +57,11 @@ __all__ = [
     "MAX_ROUNDS",
     "MRTR_VERSION",
     "TASK_REPLY",
+    "OpenPause",
+    "SessionView",
     "answer_inline",
     "input_key",
+    "open_pause",
     "query_from_wire",
     "sampled_text",
     "sampling_request",
@@ -95,29 +100,63 @@ def input_key(pause: int, query_id: str) -> str:
     return f"p{pause}-{query_id}"
 
 
+#: Pending queries with every field, to rebuild them from a status snapshot.
+_EVERY_FIELD = parse_pending_filter("full")
+
+
+@dataclass(frozen=True, slots=True)
+class OpenPause:
+    """The pause a session waits on: its number (pauses answered before it, from the
+    journal-backed metrics) and its queries."""
+
+    number: int
+    queries: tuple[LlmQuery, ...]
+
+    @classmethod
+    def of(cls, snapshot: dict[str, Any]) -> OpenPause | None:
+        """From an ``alc_status`` snapshot taken with the ``full`` pending filter."""
+        if snapshot.get("state") != "paused":
+            return None
+        queries = tuple(query_from_wire(q, "query_id") for q in snapshot["pending"])
+        return cls(snapshot["metrics"]["rounds"], queries)
+
+    def key(self, query: LlmQuery) -> str:
+        return input_key(self.number, query.id)
+
+    def input_requests(self) -> InputRequests:
+        return {self.key(q): sampling_request(q) for q in self.queries}
+
+
+#: A session's status snapshot and the pause it waits on (None: not paused).
+SessionView = tuple[dict[str, Any], OpenPause | None]
+
+
+async def open_pause(service: SessionService, session_id: str) -> SessionView | None:
+    """A session's status snapshot and the pause it waits on; None once it is gone
+    (finished and off the live list, or deleted)."""
+    try:
+        snapshot = await service.status(session_id, _EVERY_FIELD, False)
+    except SessionError:
+        return None
+    return snapshot, OpenPause.of(snapshot)
+
+
 @dataclass(frozen=True, slots=True)
 class _RoundState:
-    """What a retry must bring back: the session, its pause, the queries asked, the round."""
+    """What a retry must bring back: the session, the pause it answers, the round."""
 
     session_id: str
     pause: int
     round: int
-    queries: tuple[LlmQuery, ...]
 
     def encode(self) -> str:
-        return json.dumps(
-            {"s": self.session_id, "p": self.pause, "r": self.round, "q": [q.wire() for q in self.queries]},
-            separators=(",", ":"),
-        )
+        return json.dumps({"s": self.session_id, "p": self.pause, "r": self.round}, separators=(",", ":"))
 
     @classmethod
     def decode(cls, text: str) -> _RoundState:
         # Only state this server sealed reaches here (the SDK verifies the seal first).
         data = json.loads(text)
-        return cls(data["s"], data["p"], data["r"], tuple(query_from_wire(q) for q in data["q"]))
-
-    def key(self, query: LlmQuery) -> str:
-        return input_key(self.pause, query.id)
+        return cls(data["s"], data["p"], data["r"])
 
 
 async def answer_inline(context: ServiceContext, start: Start) -> Reply | InputRequiredResult:
@@ -155,56 +194,46 @@ def _path(context: ServiceContext) -> str | None:
     return "mrtr" if version is not None and is_version_at_least(version, MRTR_VERSION) else "push"
 
 
-async def _pause_number(context: ServiceContext, session_id: str) -> int | None:
-    """The number of the pause a session waits on (pauses answered so far, from its
-    journal-backed metrics), or None when it is not paused (or gone: finished, deleted)."""
-    try:
-        snapshot = await service_of(context).status(session_id, None, False)
-    except SessionError:
-        return None
-    if snapshot.get("state") != "paused":
-        return None
-    rounds: int = snapshot["metrics"]["rounds"]
-    return rounds
-
-
 async def _ask(
-    context: ServiceContext, reply: Reply, done: int, pause: int | None = None
+    context: ServiceContext, reply: Reply, done: int, number: int | None = None
 ) -> Reply | InputRequiredResult:
     """An ``InputRequiredResult`` for a paused reply; any other reply, or one past the round
-    limit, goes back as it is. ``pause`` is the reply's pause number when the caller knows it."""
+    limit, goes back as it is. ``number`` is the reply's pause number when the caller knows it."""
     if not isinstance(reply.result, Paused) or done >= MAX_ROUNDS:
         return reply
-    if pause is None:
-        pause = await _pause_number(context, reply.session_id)
-        if pause is None:  # cancelled between the pause and now: say so as today
+    if number is None:
+        found = await open_pause(service_of(context), reply.session_id)
+        if found is None or found[1] is None:  # cancelled between the pause and now: say so as today
             return reply
-    state = _RoundState(reply.session_id, pause, done + 1, reply.result.queries)
+        number = found[1].number
+    pause = OpenPause(number, reply.result.queries)
     return InputRequiredResult(
-        input_requests={state.key(q): sampling_request(q) for q in state.queries},
-        request_state=state.encode(),
+        input_requests=pause.input_requests(),
+        request_state=_RoundState(reply.session_id, number, done + 1).encode(),
     )
 
 
 async def _next_round(context: ServiceContext, state: _RoundState) -> Reply | InputRequiredResult:
-    if await _pause_number(context, state.session_id) != state.pause:
+    found = await open_pause(service_of(context), state.session_id)
+    pause = found[1] if found is not None else None
+    if pause is None or pause.number != state.pause:
         raise ToolError(
             f"this requestState was already used: session '{state.session_id}' is no longer waiting "
             f"on pause {state.pause} (its answers are in the journal). Nothing was changed; alc_status "
             "shows where the session stands and alc_continue answers its current pause."
         )
-    answers = _answers(state, context.input_responses or {})
+    answers = _answers(pause, context.input_responses or {})
     if answers is None:
-        return Reply(state.session_id, Paused(state.queries))
+        return Reply(state.session_id, Paused(pause.queries))
     # Every query of the pause was answered, so a pause that follows is the next one.
     return await _ask(context, await _feed(context, state.session_id, answers), state.round, state.pause + 1)
 
 
-def _answers(state: _RoundState, responses: InputResponses) -> list[Answer] | None:
-    """One answer per asked query, or None if the client left any unanswered or not text."""
+def _answers(pause: OpenPause, responses: InputResponses) -> list[Answer] | None:
+    """One answer per query of the pause, or None if the client left any unanswered or not text."""
     answers = []
-    for query in state.queries:
-        response = responses.get(state.key(query))
+    for query in pause.queries:
+        response = responses.get(pause.key(query))
         text = sampled_text(response) if isinstance(response, CreateMessageResult) else None
         if text is None:
             return None

@@ -34,18 +34,9 @@ from mcp_types.version import is_version_at_least
 from pydantic import ValidationError
 
 from alc_mcp.app import CALLER_MISTAKES, Answer, Reply, SessionService
-from alc_mcp.app.errors import SessionError
 from alc_mcp.domain.feed_result import Completed, Failed, feed_result_json
 from alc_mcp.domain.jsonfmt import dumps_compact
-from alc_mcp.domain.pending_filter import PendingFilter, parse_pending_filter
-from alc_mcp.server.inline import (
-    MRTR_VERSION,
-    TASK_REPLY,
-    input_key,
-    query_from_wire,
-    sampled_text,
-    sampling_request,
-)
+from alc_mcp.server.inline import MRTR_VERSION, TASK_REPLY, SessionView, open_pause, sampled_text
 
 __all__ = ["TASKS", "SessionTasks"]
 
@@ -105,15 +96,15 @@ class SessionTasks(Extension):
 
     async def _update(self, ctx: ServerRequestContext[Any, Any], params: TaskUpdate) -> HandlerResult:
         service: SessionService = ctx.lifespan_context
-        snapshot = await _snapshot(service, params.task_id)
-        if snapshot is None or snapshot["state"] != "paused":
+        found = await _unfinished(service, params.task_id)
+        pause = found[1] if found is not None else None
+        if pause is None:
             return {}  # nothing outstanding: every response is for a key no longer asked
-        pause = snapshot["metrics"]["rounds"]
         answers = []
-        for query in snapshot["pending"]:
-            text = _text(params.input_responses.get(input_key(pause, query["query_id"])))
+        for query in pause.queries:
+            text = _text(params.input_responses.get(pause.key(query)))
             if text is not None:
-                answers.append(Answer(query["query_id"], text))
+                answers.append(Answer(query.id, text))
         if answers:
             with _as_invalid_params():
                 await service.feed(params.task_id, answers)
@@ -121,7 +112,7 @@ class SessionTasks(Extension):
 
     async def _cancel(self, ctx: ServerRequestContext[Any, Any], params: TaskRef) -> HandlerResult:
         service: SessionService = ctx.lifespan_context
-        if await _snapshot(service, params.task_id) is None:
+        if await _unfinished(service, params.task_id) is None:
             if await service.ending(params.task_id) is None:
                 raise _unknown(params.task_id)
             return {}  # finished before the cancel: the SEP lets it keep its terminal status
@@ -154,17 +145,10 @@ def _as_invalid_params() -> Iterator[None]:
         raise MCPError(code=INVALID_PARAMS, message=str(exc)) from None
 
 
-async def _snapshot(service: SessionService, session_id: str) -> dict[str, Any] | None:
-    """The session's status with its pending queries; None once it has finished."""
-    try:
-        snapshot = await service.status(session_id, _full_pending(service), False)
-    except SessionError:
-        return None
-    return snapshot if snapshot["state"] in ("running", "paused") else None
-
-
-def _full_pending(service: SessionService) -> PendingFilter | None:
-    return parse_pending_filter("full", service.config.prompt_preview_chars)
+async def _unfinished(service: SessionService, session_id: str) -> SessionView | None:
+    """A running or paused session's status and open pause; None once it has finished."""
+    found = await open_pause(service, session_id)
+    return found if found is not None and found[0]["state"] in ("running", "paused") else None
 
 
 def _unknown(session_id: str) -> MCPError:
@@ -177,20 +161,17 @@ def _unknown(session_id: str) -> MCPError:
 
 async def _task(service: SessionService, session_id: str, *, detailed: bool = False) -> dict[str, Any]:
     """The task of a session, as ``tasks/get`` (``detailed``) or a ``CreateTaskResult`` shows it."""
-    snapshot = await _snapshot(service, session_id)
-    if snapshot is not None:
+    found = await _unfinished(service, session_id)
+    if found is not None:
+        snapshot, pause = found
         task = _shape(session_id, snapshot["started_at"], snapshot["last_activity_at"])
-        if snapshot["state"] == "running":
+        if pause is None:
             return {**task, "status": "working", "statusMessage": "the script is running"}
-        pause = snapshot["metrics"]["rounds"]
-        queries = [query_from_wire(q, "query_id") for q in snapshot["pending"]]
-        task |= {"status": "input_required", "statusMessage": f"waiting on {len(queries)} answer(s)"}
+        task |= {"status": "input_required", "statusMessage": f"waiting on {len(pause.queries)} answer(s)"}
         if detailed:
             task["inputRequests"] = {
-                input_key(pause, q.id): sampling_request(q).model_dump(
-                    by_alias=True, mode="json", exclude_none=True
-                )
-                for q in queries
+                key: request.model_dump(by_alias=True, mode="json", exclude_none=True)
+                for key, request in pause.input_requests().items()
             }
         return task
     ending = await service.ending(session_id)
