@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
+import anyio
 import orjson
 import pytest
 from mcp import Client
@@ -214,3 +215,19 @@ async def test_a_client_without_the_extension_gets_todays_answer(config: Config,
         result = await client.call_tool("alc_run", {"code": TWO_PAUSES})
     shown = orjson.loads(result.content[0].text)  # type: ignore[union-attr]
     assert shown["status"] == "needs_response" and shown["prompt"] == "first"
+
+
+async def test_a_task_whose_script_is_running_is_working(config: Config) -> None:
+    busy = 'local a = alc.llm("go") local t = os.clock() while os.clock() - t < 1 do end return a'
+    async with connect(config, TasksClient()) as client:
+        created = await client.session.call_tool("alc_run", {"code": busy}, allow_claimed=True)
+        task_id = created.task_id  # type: ignore[union-attr]
+        seen: list[str] = []
+        async with anyio.create_task_group() as group:
+            group.start_soon(update, client.session, task_id, {"p0-q-0": answer("A")})
+            while not seen or seen[-1] == "input_required":
+                seen.append((await get(client.session, task_id))["status"])
+                await anyio.sleep(0.01)
+        done = await get(client.session, task_id)
+    assert seen[-1] == "working"  # the script spins for a second of CPU after the answer
+    assert done["status"] == "completed"
