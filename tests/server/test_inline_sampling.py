@@ -338,3 +338,11 @@ def test_the_switch_and_the_key_are_checked_when_the_server_starts() -> None:
         Config.from_env({"ALC_SAMPLING": "sometimes"})
     with pytest.raises(ConfigError, match="at least 32 bytes"):
         Config.from_env({"ALC_REQUEST_STATE_KEY": "short"})
+
+
+async def test_alc_info_shows_the_switch_and_whether_a_key_is_set_never_the_key(config: Config) -> None:
+    async with connect(replace(config, sampling="off", request_state_key=KEY.encode())) as client:
+        result = await client.call_tool("alc_info", {})
+    info = text_of(result)
+    assert info["sampling"] == {"ALC_SAMPLING": "off", "ALC_REQUEST_STATE_KEY": "set"}
+    assert KEY not in result.content[0].text  # type: ignore[union-attr]

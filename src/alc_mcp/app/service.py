@@ -285,6 +285,10 @@ class SessionService:
                 "ALC_RETENTION_DAYS": config.retention_days,
             },
             "durability": self.durability.to_json(),
+            "sampling": {  # the key itself never leaves the process
+                "ALC_SAMPLING": config.sampling,
+                "ALC_REQUEST_STATE_KEY": "set" if config.request_state_key else "unset: random per process",
+            },
             "paths": {
                 "home": str(config.home),
                 "packages": str(config.home / "packages"),
