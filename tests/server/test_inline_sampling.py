@@ -16,6 +16,9 @@ from typing import Any
 import orjson
 import pytest
 from mcp import Client
+from mcp.server.context import ServerRequestContext
+from mcp.server.mcpserver import RequestStateSecurity
+from mcp.server.request_state import RequestStateBoundary
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
     CreateMessageRequestParams,
@@ -346,3 +349,33 @@ async def test_alc_info_shows_the_switch_and_whether_a_key_is_set_never_the_key(
     info = text_of(result)
     assert info["sampling"] == {"ALC_SAMPLING": "off", "ALC_REQUEST_STATE_KEY": "set"}
     assert KEY not in result.content[0].text  # type: ignore[union-attr]
+
+
+async def test_a_state_sealed_by_another_alc_mcp_version_is_refused_clearly(config: Config) -> None:
+    """A fleet peer of another version (same key, same audience) sealed a state this
+    version does not read: the retry says so and changes nothing."""
+    keyed = replace(config, request_state_key=KEY.encode())
+    arguments = {"code": BATCH_OF_FIVE}
+    boundary = RequestStateBoundary(RequestStateSecurity(keys=[KEY.encode()]), default_audience="alc-mcp")
+    peer_round = ServerRequestContext(
+        session=None,  # type: ignore[arg-type]
+        lifespan_context=None,
+        protocol_version="2026-07-28",
+        method="tools/call",
+        params={"name": "alc_run", "arguments": arguments},
+    )
+
+    async def older_alc_mcp(_ctx: Any) -> InputRequiredResult:
+        return InputRequiredResult(request_state='{"session":"s-1","pause_index":0}')
+
+    sealed = await boundary(peer_round, older_alc_mcp)
+    async with connect(keyed, Model()) as client:
+        result = await client.session.call_tool(
+            "alc_run",
+            arguments,
+            request_state=sealed.request_state,
+            allow_input_required=True,  # type: ignore[union-attr]
+        )
+        listing = text_of(await client.call_tool("alc_status", {}))
+    assert result.is_error and "sealed by another alc-mcp version" in result.content[0].text  # type: ignore[union-attr]
+    assert listing["sessions"] == []  # nothing was started

@@ -154,9 +154,16 @@ class _RoundState:
 
     @classmethod
     def decode(cls, text: str) -> _RoundState:
-        # Only state this server sealed reaches here (the SDK verifies the seal first).
-        data = json.loads(text)
-        return cls(data["s"], data["p"], data["r"])
+        # Only state an alc-mcp sealed reaches here (the SDK verifies the seal first), but a
+        # fleet sharing ALC_REQUEST_STATE_KEY may run another version during an upgrade.
+        try:
+            data = json.loads(text)
+            return cls(str(data["s"]), int(data["p"]), int(data["r"]))
+        except (ValueError, KeyError, TypeError):
+            raise ToolError(
+                "this requestState was sealed by another alc-mcp version; nothing was changed. "
+                "alc_status lists the sessions and alc_continue answers a paused one."
+            ) from None
 
 
 async def answer_inline(context: ServiceContext, start: Start) -> Reply | InputRequiredResult:
