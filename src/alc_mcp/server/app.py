@@ -51,7 +51,7 @@ def tool_table() -> list[Tool]:
     return list(_tools())
 
 
-def request_state_security(config: Config) -> RequestStateSecurity | None:
+def _request_state_security(config: Config) -> RequestStateSecurity | None:
     """How MRTR request state is sealed (``server.inline``): under ALC_REQUEST_STATE_KEY so
     every process of a fleet verifies what another sealed, else (None) under the SDK's
     random per-process key."""
@@ -77,7 +77,7 @@ def build_server(config: Config | None = None, *, service: SessionService | None
         instructions=texts.INSTRUCTIONS,
         lifespan=lifespan,
         tools=tool_table(),
-        request_state_security=request_state_security(config),
+        request_state_security=_request_state_security(config),
         extensions=[SessionTasks()],
     )
     register_resources(server, catalog)

@@ -17,7 +17,7 @@ session id): the session stays paused on the same queries, nothing is lost, and 
 continues it with ``alc_continue``. ``ALC_SAMPLING=off`` turns both paths off.
 
 The request state is sealed by the SDK's ``RequestStateBoundary`` (see
-``server.app.request_state_security``); its plaintext names the session and the pause it
+``server.app._request_state_security``); its plaintext names the session and the pause it
 answers. A state is good for one retry: its answers are journaled when it is used, after
 which the session is at a later pause (or finished) and the same state is refused.
 """
