@@ -1,5 +1,5 @@
-"""Inline answering over real stdio servers (JSON-RPC on the wire, not the in-process
-shortcut): MRTR on 2026-07-28, sampling requests on 2025-11-25, Tasks, and a request
+"""Inline answering over real stdio and HTTP servers (JSON-RPC on the wire, not the
+in-process shortcut): MRTR on 2026-07-28, sampling requests on 2025-11-25, Tasks, and a request
 state sealed by one process under ``ALC_REQUEST_STATE_KEY`` and used by another."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import CreateMessageRequestParams, CreateMessageResult, InputRequiredResult, TextContent
 
 from tests.conftest import TEST_LIMITS
+from tests.server.test_code_file_roots import http_server
 from tests.server.test_tasks import TasksClient
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -75,3 +76,12 @@ async def test_a_fleet_shares_the_request_state_key(tmp_path: Path) -> None:
         moved = await peer.session.call_tool("alc_run", {"code": THREE_PAUSES}, **retry)
         assert isinstance(moved, InputRequiredResult)
         assert list(moved.input_requests or {}) == ["p1-q-0", "p1-q-1"]
+
+
+async def test_each_path_completes_the_script_in_one_call_over_http(tmp_path: Path) -> None:
+    with http_server(tmp_path) as url:
+        for mode, protocol in (("auto", "2026-07-28"), ("legacy", "2025-11-25")):
+            async with Client(url, sampling_callback=model, mode=mode) as client:  # type: ignore[arg-type]
+                assert client.protocol_version == protocol
+                done = text_of(await client.call_tool("alc_run", {"code": THREE_PAUSES}))
+                assert done["result"] == "<first><x><y><third>", protocol
