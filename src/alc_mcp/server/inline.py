@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+import anyio.abc
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.message import ServerMessageMetadata
 from mcp_types import (
@@ -267,29 +268,31 @@ async def _push(context: ServiceContext, reply: Reply) -> Reply:
 
 
 async def _sample_all(context: ServiceContext, queries: Sequence[LlmQuery]) -> list[Answer] | None:
-    """Every query sampled at once; None if the client refused or failed any of them."""
+    """Every query sampled at once; None as soon as the client refuses or fails one of
+    them (the others are cancelled: the host answers the whole pause as today)."""
     session = context.session
     # Tied to the tool call, so an HTTP transport sends them on the call's own stream.
     metadata = ServerMessageMetadata(related_request_id=context.request_context.request_id)
-    texts: dict[str, str | None] = {}
+    answers: dict[str, Answer] = {}
 
-    async def sample(query: LlmQuery) -> None:
+    async def sample(query: LlmQuery, group: anyio.abc.TaskGroup) -> None:
         try:
             result = await session.send_request(
-                sampling_request(query),
-                CreateMessageResult,
-                metadata=metadata,
+                sampling_request(query), CreateMessageResult, metadata=metadata
             )
-        except Exception:  # a refusal, a timeout, a transport error: the host answers as today
-            texts[query.id] = None
+        except Exception:  # a refusal, a timeout, a transport error
+            text = None
         else:
-            texts[query.id] = sampled_text(result)
+            text = sampled_text(result)
+        if text is None:
+            group.cancel_scope.cancel()
+        else:
+            answers[query.id] = Answer(query.id, text)
 
     async with anyio.create_task_group() as group:
         for query in queries:
-            group.start_soon(sample, query)
-    answers = [Answer(q.id, text) for q in queries if (text := texts[q.id]) is not None]
-    return answers if len(answers) == len(queries) else None
+            group.start_soon(sample, query, group)
+    return [answers[q.id] for q in queries] if len(answers) == len(queries) else None
 
 
 def sampling_request(query: LlmQuery) -> CreateMessageRequest:
