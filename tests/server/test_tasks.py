@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any, Literal
 
 import anyio
@@ -231,3 +232,13 @@ async def test_a_task_whose_script_is_running_is_working(config: Config) -> None
         done = await get(client.session, task_id)
     assert seen[-1] == "working"  # the script spins for a second of CPU after the answer
     assert done["status"] == "completed"
+
+
+async def test_without_durability_a_script_that_ends_at_once_answers_its_result(config: Config) -> None:
+    """No journal to read a finished task back from, so no task is made for it."""
+    async with connect(replace(config, durable=False), TasksClient()) as client:
+        done = await client.session.call_tool("alc_run", {"code": "return 7"}, allow_claimed=True)
+        paused = await client.session.call_tool("alc_run", {"code": TWO_PAUSES}, allow_claimed=True)
+    assert isinstance(done, CallToolResult)
+    assert orjson.loads(done.content[0].text)["result"] == 7  # type: ignore[union-attr]
+    assert isinstance(paused, TaskResult) and paused.status == "input_required"

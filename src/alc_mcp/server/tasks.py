@@ -16,7 +16,8 @@ with the extension's methods rather than with ``alc_continue``:
 - ``tasks/cancel`` cancels the session.
 
 Finished tasks are read back from the journal, so with durability off a task is
-queryable only until it finishes.
+queryable only until it finishes, and a script that finishes within the call answers its
+plain result (a task must resolve on ``tasks/get`` before it is returned).
 """
 
 from __future__ import annotations
@@ -89,10 +90,15 @@ class SessionTasks(Extension):
         if not replies:  # the call was refused (a tool error): answer that, not a task
             return result
         task = await _task(ctx.lifespan_context, replies[0].session_id)
+        if task is None:  # finished at once and not recorded (durability off): no task to poll
+            return result
         return {**task, "resultType": "task"}
 
     async def _get(self, ctx: ServerRequestContext[Any, Any], params: TaskRef) -> HandlerResult:
-        return await _task(ctx.lifespan_context, params.task_id, detailed=True)
+        task = await _task(ctx.lifespan_context, params.task_id, detailed=True)
+        if task is None:
+            raise _unknown(params.task_id)
+        return task
 
     async def _update(self, ctx: ServerRequestContext[Any, Any], params: TaskUpdate) -> HandlerResult:
         service: SessionService = ctx.lifespan_context
@@ -159,8 +165,9 @@ def _unknown(session_id: str) -> MCPError:
     )
 
 
-async def _task(service: SessionService, session_id: str, *, detailed: bool = False) -> dict[str, Any]:
-    """The task of a session, as ``tasks/get`` (``detailed``) or a ``CreateTaskResult`` shows it."""
+async def _task(service: SessionService, session_id: str, *, detailed: bool = False) -> dict[str, Any] | None:
+    """The task of a session, as ``tasks/get`` (``detailed``) or a ``CreateTaskResult`` shows
+    it; None when no live or recorded session has that id."""
     found = await _unfinished(service, session_id)
     if found is not None:
         snapshot, pause = found
@@ -176,7 +183,7 @@ async def _task(service: SessionService, session_id: str, *, detailed: bool = Fa
         return task
     ending = await service.ending(session_id)
     if ending is None:
-        raise _unknown(session_id)
+        return None
     started, ended, finished = ending
     task = _shape(session_id, started, ended)
     if finished.phase == "cancelled":
