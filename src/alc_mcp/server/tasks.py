@@ -37,7 +37,8 @@ from pydantic import ValidationError
 from alc_mcp.app import CALLER_MISTAKES, Answer, Reply, SessionService
 from alc_mcp.domain.feed_result import Completed, Failed, feed_result_json
 from alc_mcp.domain.jsonfmt import dumps_compact
-from alc_mcp.server.inline import MRTR_VERSION, TASK_REPLY, SessionView, open_pause, sampled_text
+from alc_mcp.server.inline import MRTR_VERSION, TASK_REPLY
+from alc_mcp.server.sampling import SessionView, open_pause, sampled_text
 
 __all__ = ["TASKS", "SessionTasks"]
 
