@@ -29,16 +29,15 @@ __all__ = [
     "SessionView",
     "input_key",
     "open_pause",
-    "query_from_wire",
     "sampled_text",
     "sampling_request",
 ]
 
 
-def query_from_wire(data: dict[str, Any], id_key: str = "id") -> LlmQuery:
-    """A query back from its wire form (``LlmQuery.wire``, or a status listing's ``query_id``)."""
+def _query(data: dict[str, Any]) -> LlmQuery:
+    """A pending query back from a status snapshot's ``full`` projection."""
     return LlmQuery(
-        data[id_key],
+        data["query_id"],
         data["prompt"],
         data["system"],
         data["max_tokens"],
@@ -70,7 +69,7 @@ class OpenPause:
         """From an ``alc_status`` snapshot taken with the ``full`` pending filter."""
         if snapshot.get("state") != "paused":
             return None
-        queries = tuple(query_from_wire(q, "query_id") for q in snapshot["pending"])
+        queries = tuple(_query(q) for q in snapshot["pending"])
         return cls(snapshot["metrics"]["rounds"], queries)
 
     def key(self, query: LlmQuery) -> str:
