@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -92,10 +92,20 @@ def _tool_table() -> MCPServer[Any]:
 
 
 @dataclass
+class _Client:
+    """A client that declares nothing, so pauses are answered as ``needs_response``."""
+
+    client_capabilities: None = None
+
+
+@dataclass
 class _Request:
-    """The part of a request context a tool reads (``server/context.service_of``)."""
+    """The part of a request context a tool reads (``server/context.service_of``; what
+    the client declared and its protocol, ``server/inline``)."""
 
     lifespan_context: SessionService
+    session: _Client = field(default_factory=_Client)
+    protocol_version: str | None = None
 
 
 class EngineHost(Host):

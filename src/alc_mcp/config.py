@@ -118,6 +118,13 @@ class Config:
     #: current directory and ``home``; an empty tuple: none (HTTP without ALC_CODE_ROOTS).
     code_roots: tuple[Path, ...] | None = None
     http: HttpAuth = field(default_factory=HttpAuth)
+    #: ALC_SAMPLING: ``auto`` answers pauses through the host's own model when the
+    #: client declares ``sampling`` (inside the call); ``off`` always answers with
+    #: ``needs_response``.
+    sampling: str = "auto"
+    #: ALC_REQUEST_STATE_KEY: the secret that seals MRTR request state, shared by a fleet
+    #: so any process can verify it. None: a random key per process.
+    request_state_key: bytes | None = None
 
     @property
     def db_path(self) -> Path:
@@ -165,7 +172,25 @@ class Config:
                 public_url=_url(env, "ALC_PUBLIC_URL"),
                 allowed_origins=_origins(env, "ALC_ALLOWED_ORIGINS"),
             ),
+            sampling=_choice(env, "ALC_SAMPLING", ("AUTO", "OFF"), "AUTO").lower(),
+            request_state_key=_secret(env, "ALC_REQUEST_STATE_KEY"),
         )
+
+
+#: The SDK's AES-GCM request-state codec refuses shorter secrets.
+_MIN_SECRET_BYTES = 32
+
+
+def _secret(env: Mapping[str, str], name: str) -> bytes | None:
+    text = env.get(name, "").strip()
+    if not text:
+        return None
+    if len(text.encode()) < _MIN_SECRET_BYTES:
+        raise ConfigError(
+            f"{name} is {len(text.encode())} bytes; it must be at least {_MIN_SECRET_BYTES} bytes of "
+            'secret randomness (generate one with: python -c "import secrets; print(secrets.token_hex(32))")'
+        )
+    return text.encode()
 
 
 def _paths(env: Mapping[str, str], name: str) -> tuple[Path, ...] | None:

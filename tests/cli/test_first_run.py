@@ -90,7 +90,7 @@ def _config_variables() -> set[str]:
 
 
 #: The variables that hold a secret (the registry hides their values).
-SECRETS = {"ALC_AUTH_CLIENT_SECRET"}
+SECRETS = {"ALC_AUTH_CLIENT_SECRET", "ALC_REQUEST_STATE_KEY"}
 
 
 def test_server_json_is_a_registry_manifest_for_the_pypi_package() -> None:

@@ -32,7 +32,7 @@ from alc_mcp.app.programs import advice_ctx, advice_program, code_program
 from alc_mcp.app.strategy_inputs import advice_meta, check_required_inputs
 from alc_mcp.config import Config
 from alc_mcp.domain.feed_result import FeedResult, feed_result_json
-from alc_mcp.domain.journal import Logged, ProgressSet
+from alc_mcp.domain.journal import Finished, Logged, ProgressSet
 from alc_mcp.domain.pending_filter import PendingFilter
 from alc_mcp.domain.program import Program
 from alc_mcp.engine.registry import SessionRegistry, unknown_session
@@ -221,6 +221,15 @@ class SessionService:
                 progress = {"step": event.step, "total": event.total, "message": event.message}
         return {"recent_logs": logs, "progress": progress}
 
+    @store_errors
+    async def ending(self, session_id: str) -> tuple[int, int, Finished] | None:
+        """When a finished session started and ended (ms) and how, as its journal has it;
+        None while it has not finished, or without a store."""
+        entries = await self.archive.entries(session_id, kinds=("start", "finish"))
+        if not entries or not isinstance(last := entries[-1].event, Finished):
+            return None
+        return entries[0].at, entries[-1].at, last
+
     # --- history ---------------------------------------------------------------------
 
     @store_errors
@@ -311,6 +320,10 @@ class SessionService:
                 "ALC_RETENTION_DAYS": config.retention_days,
             },
             "durability": self.durability.to_json(),
+            "sampling": {  # the key itself never leaves the process
+                "ALC_SAMPLING": config.sampling,
+                "ALC_REQUEST_STATE_KEY": "set" if config.request_state_key else "unset: random per process",
+            },
             "paths": {
                 "home": str(config.home),
                 "packages": str(config.home / "packages"),

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import MCPServer, RequestStateSecurity
 from mcp.server.mcpserver.tools import Tool
 
 from alc_mcp import __version__
@@ -28,6 +28,7 @@ from alc_mcp.server.eval_tools import register_eval_resources, register_eval_too
 from alc_mcp.server.history_tools import register_history_tools
 from alc_mcp.server.package_tools import register_package_tools
 from alc_mcp.server.session_tools import register_session_tools
+from alc_mcp.server.tasks import SessionTasks
 from alc_mcp.server.toolbox import ToolBox
 from alc_mcp.server.variable_tools import register_variable_tools
 
@@ -50,6 +51,15 @@ def tool_table() -> list[Tool]:
     return list(_tools())
 
 
+def _request_state_security(config: Config) -> RequestStateSecurity | None:
+    """How MRTR request state is sealed (``server.inline``): under ALC_REQUEST_STATE_KEY so
+    every process of a fleet verifies what another sealed, else (None) under the SDK's
+    random per-process key."""
+    if config.request_state_key is None:
+        return None
+    return RequestStateSecurity(keys=[config.request_state_key])
+
+
 def build_server(
     config: Config | None = None, *, service: SessionService | None = None, **auth: Any
 ) -> MCPServer[Any]:
@@ -70,6 +80,8 @@ def build_server(
         instructions=texts.INSTRUCTIONS,
         lifespan=lifespan,
         tools=tool_table(),
+        request_state_security=_request_state_security(config),
+        extensions=[SessionTasks()],
         **auth,
     )
     register_resources(server, catalog)

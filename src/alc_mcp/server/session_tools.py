@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import InputRequiredResult
 from pydantic import BaseModel, Field
 
 from alc_mcp.app import Answer
@@ -19,6 +20,7 @@ from alc_mcp.domain.query import TokenUsage
 from alc_mcp.server import texts
 from alc_mcp.server.annotations import LOCAL, READ_ONLY
 from alc_mcp.server.context import ServiceContext, service_of
+from alc_mcp.server.inline import answer_inline
 from alc_mcp.server.params import VARS_PRESET, OptionalText, caller_mistakes, text_param
 from alc_mcp.server.toolbox import ToolBox
 
@@ -51,9 +53,11 @@ def register_session_tools(server: ToolBox) -> None:
         ),
         ctx: Any = Field(default=None, description="JSON value passed to Lua as the global `ctx`."),
         vars: dict[str, Any] | None = VARS_PRESET,
-    ) -> str:
+    ) -> str | InputRequiredResult:
         with caller_mistakes():
-            reply = await service_of(context).run(code, code_file, ctx, vars)
+            reply = await answer_inline(context, lambda: service_of(context).run(code, code_file, ctx, vars))
+        if isinstance(reply, InputRequiredResult):
+            return reply
         return dumps_compact(reply.to_json())
 
     @server.tool(description=texts.ALC_ADVICE, annotations=LOCAL, structured_output=False)
@@ -65,9 +69,13 @@ def register_session_tools(server: ToolBox) -> None:
         task: OptionalText = text_param("The task or question to work on (becomes ctx.task)."),
         opts: Any = Field(default=None, description="Strategy options, merged into ctx (a JSON object)."),
         vars: dict[str, Any] | None = VARS_PRESET,
-    ) -> str:
+    ) -> str | InputRequiredResult:
         with caller_mistakes():
-            reply = await service_of(context).advise(strategy, task, opts, vars)
+            reply = await answer_inline(
+                context, lambda: service_of(context).advise(strategy, task, opts, vars)
+            )
+        if isinstance(reply, InputRequiredResult):
+            return reply
         return dumps_compact(reply.to_json())
 
     @server.tool(description=texts.ALC_CONTINUE, annotations=LOCAL, structured_output=False)
@@ -85,7 +93,7 @@ def register_session_tools(server: ToolBox) -> None:
             description="Batch mode: answer several pending queries at once (all valid or none applied).",
         ),
         usage: Usage | None = Field(default=None, description="Token usage for `response` (single mode)."),
-    ) -> str:
+    ) -> str | InputRequiredResult:
         with caller_mistakes("Continue failed: "):
             if responses is not None:
                 answers = [
@@ -95,7 +103,9 @@ def register_session_tools(server: ToolBox) -> None:
                 answers = [Answer(query_id, response, usage.domain() if usage else None)]
             else:
                 raise ToolError("Either 'response' or 'responses' must be provided")
-            reply = await service_of(context).feed(session_id, answers)
+            reply = await answer_inline(context, lambda: service_of(context).feed(session_id, answers))
+        if isinstance(reply, InputRequiredResult):
+            return reply
         return dumps_compact(reply.to_json())
 
     @server.tool(description=texts.ALC_STATUS, annotations=READ_ONLY, structured_output=False)
