@@ -9,9 +9,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from mcp.shared.exceptions import MCPError
 
 from tests.conftest import Host
 from tests.http.servers import ALICE, BOB, HttpServer, connect, http_server, tokens_file
+from tests.server.test_tasks import ANY, CancelTask, Ref, answer, get, update
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -96,3 +98,32 @@ async def test_bob_cannot_see_or_touch_alices_sessions(server: HttpServer) -> No
         done = await alice.ok("alc_continue", session_id=session_id, response="two")
         assert done["status"] == "completed"
         assert done["result"] == ["one", "two", 0.7]
+
+
+async def _outcome(call: Any, session: Any, task_id: str) -> str:
+    """What a tasks/* request answered, as text with the id taken out."""
+    try:
+        return repr(await call(session, task_id)).replace(task_id, "KEY")
+    except MCPError as exc:
+        return f"error: {exc}".replace(task_id, "KEY")
+
+
+async def test_bob_cannot_poll_update_or_cancel_alices_task(server: HttpServer) -> None:
+    """A task's id is its session id: tasks/get, tasks/update and tasks/cancel on alice's
+    session answer bob exactly as on an id that exists nowhere, and change nothing."""
+    async with connect(server.url, ALICE) as alice, connect(server.url, BOB) as bob:
+        session_id, _ = await _alices_paused_session(alice)
+        (key,) = (await get(alice.client.session, session_id))["inputRequests"]
+        calls = {
+            "get": lambda session, task: get(session, task),
+            "update": lambda session, task: update(session, task, {key: answer("hijacked")}),
+            "cancel": lambda session, task: session.send_request(CancelTask(params=Ref(task_id=task)), ANY),
+        }
+        for method, call in calls.items():
+            missing = await _outcome(call, bob.client.session, NOBODY_ID)
+            assert await _outcome(call, bob.client.session, session_id) == missing, method
+        assert (await _outcome(calls["get"], bob.client.session, NOBODY_ID)).startswith("error: ")
+        status = await alice.ok("alc_status", session_id=session_id)
+        assert status["state"] == "paused" and status["pending_queries"] == 1
+        done = await alice.ok("alc_continue", session_id=session_id, response="two")
+        assert done["status"] == "completed" and done["result"][:2] == ["one", "two"]

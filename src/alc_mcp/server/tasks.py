@@ -37,6 +37,7 @@ from pydantic import ValidationError
 from alc_mcp.app import CALLER_MISTAKES, Answer, Reply, SessionService
 from alc_mcp.domain.feed_result import Completed, Failed, feed_result_json
 from alc_mcp.domain.jsonfmt import dumps_compact
+from alc_mcp.server.auth import request_principal
 from alc_mcp.server.inline import MRTR_VERSION, TASK_REPLY
 from alc_mcp.server.sampling import SessionView, open_pause, sampled_text
 
@@ -90,19 +91,19 @@ class SessionTasks(Extension):
             TASK_REPLY.reset(token)
         if not replies:  # the call was refused (a tool error): answer that, not a task
             return result
-        task = await _task(ctx.lifespan_context, replies[0].session_id)
+        task = await _task(_service(ctx), replies[0].session_id)
         if task is None:  # finished at once and not recorded (durability off): no task to poll
             return result
         return {**task, "resultType": "task"}
 
     async def _get(self, ctx: ServerRequestContext[Any, Any], params: TaskRef) -> HandlerResult:
-        task = await _task(ctx.lifespan_context, params.task_id, detailed=True)
+        task = await _task(_service(ctx), params.task_id, detailed=True)
         if task is None:
             raise _unknown(params.task_id)
         return task
 
     async def _update(self, ctx: ServerRequestContext[Any, Any], params: TaskUpdate) -> HandlerResult:
-        service: SessionService = ctx.lifespan_context
+        service = _service(ctx)
         found = await _unfinished(service, params.task_id)
         pause = found[1] if found is not None else None
         if pause is None:
@@ -118,7 +119,7 @@ class SessionTasks(Extension):
         return {}
 
     async def _cancel(self, ctx: ServerRequestContext[Any, Any], params: TaskRef) -> HandlerResult:
-        service: SessionService = ctx.lifespan_context
+        service = _service(ctx)
         if await _unfinished(service, params.task_id) is None:
             if await service.ending(params.task_id) is None:
                 raise _unknown(params.task_id)
@@ -126,6 +127,13 @@ class SessionTasks(Extension):
         with _as_invalid_params():
             await service.cancel(params.task_id)
         return {}
+
+
+def _service(ctx: ServerRequestContext[Any, Any]) -> SessionService:
+    """The service answering for the request's principal: a task is its session, so
+    another principal's task id is as unknown as its session id (``server.context``)."""
+    service: SessionService = ctx.lifespan_context
+    return service.acting_as(request_principal())
 
 
 def _declares_tasks(ctx: ServerRequestContext[Any, Any]) -> bool:
