@@ -22,7 +22,7 @@ from lupa import lua54
 
 from alc_mcp import __version__
 from alc_mcp.app.archive import Archive
-from alc_mcp.app.catalog import PackageCatalog
+from alc_mcp.app.catalog import PackageCatalog, server_dirs
 from alc_mcp.app.code_files import code_roots
 from alc_mcp.app.durability import Durability, open_durability
 from alc_mcp.app.evaluation import EvalService
@@ -34,10 +34,12 @@ from alc_mcp.domain.feed_result import FeedResult, feed_result_json
 from alc_mcp.domain.journal import Logged, ProgressSet
 from alc_mcp.domain.pending_filter import PendingFilter
 from alc_mcp.domain.program import Program
+from alc_mcp.engine.port import Facilities
 from alc_mcp.engine.registry import SessionRegistry
 from alc_mcp.engine.session import Answer, SessionError, StoreDown
 from alc_mcp.engine.storage import StoreUnavailable
 from alc_mcp.engine.types import types_path
+from alc_mcp.store.cards import CardStore
 from alc_mcp.store.memory import MemoryShared
 
 __all__ = ["Reply", "SessionService"]
@@ -79,12 +81,14 @@ class SessionService:
         self.durability = durability
         self.catalog = catalog or PackageCatalog(config)
         store = durability.store
+        cards = CardStore(config.db_path if store is not None else None)
         self.registry = SessionRegistry(
             config,
             self.catalog.resolver,
             store.shared if store is not None else MemoryShared(),
             store.sessions if store is not None else None,
             durability.writer,
+            facilities=Facilities(cards, server_dirs(config)),
         )
         self.archive = Archive(
             config,
@@ -94,7 +98,7 @@ class SessionService:
             unavailable_reason=durability.reason,
         )
         self.variables = HostVariables(self.registry)
-        self.evaluations = EvalService(self.registry, code_roots=code_roots(config))
+        self.evaluations = EvalService(self.registry, cards, code_roots=code_roots(config))
 
     @classmethod
     def open(cls, config: Config, catalog: PackageCatalog | None = None) -> SessionService:

@@ -1,10 +1,14 @@
 """Where ``require`` finds packages, and what is installed where.
 
-Roots are searched in order: each directory of ``ALC_PACKAGES_PATH``, then
-``$ALC_HOME/packages``, then the strategies bundled with alc-mcp. In each root the
-module ``a.b`` is ``a/b.lua``, then ``a/b/init.lua``. The server reads the files;
-Lua's io never touches the filesystem. Roots are looked at on every lookup, so a
-package installed while the server runs is found at once.
+Roots are searched in order: the session's ``search_paths`` (``alc_run`` /
+``alc_pkg_test``), each directory of ``ALC_PACKAGES_PATH``, then ``$ALC_HOME/packages``,
+then the strategies bundled with alc-mcp. In each root the module ``a.b`` is
+``a/b.lua``, then ``a/b/init.lua``. After the roots come the templates of the script's
+own ``package.path`` (``/repo/?.lua;./?/init.lua``), but only those whose file lies
+under one of the roots: any other is skipped unread and named in the "not found"
+message, so a script cannot make the server read an arbitrary file. The server reads
+the files; Lua's io never touches the filesystem. Roots are looked at on every lookup,
+so a package installed while the server runs is found at once.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ __all__ = [
     "Root",
     "bundled_dir",
     "bundled_strategies_dir",
+    "template_files",
 ]
 
 #: A plain dotted identifier: no path separators, no "..", nothing a path could hide in.
@@ -59,7 +64,7 @@ def bundled_strategies_dir() -> Path:
 @dataclass(frozen=True, slots=True)
 class Root:
     path: Path
-    source: str  # ALC_PACKAGES_PATH | ALC_HOME | bundled
+    source: str  # search_paths | ALC_PACKAGES_PATH | ALC_HOME | bundled
 
     def to_json(self) -> dict[str, str]:
         return {"path": str(self.path), "source": self.source}
@@ -86,8 +91,17 @@ class InstalledPackage:
 
 
 class PackageResolver:
-    def __init__(self, roots: Sequence[Root]) -> None:
+    def __init__(self, roots: Sequence[Root], base: Path | None = None) -> None:
         self.roots = tuple(roots)
+        #: What a relative ``package.path`` template is relative to (the first search path).
+        self.base = base
+
+    def with_search_paths(self, paths: Sequence[str]) -> PackageResolver:
+        """This resolver with ``paths`` searched first (a session's ``search_paths``)."""
+        if not paths:
+            return self
+        extra = [Root(Path(p), "search_paths") for p in paths]
+        return PackageResolver([*extra, *self.roots], Path(paths[0]))
 
     @classmethod
     def from_dirs(
@@ -105,7 +119,10 @@ class PackageResolver:
             yield root, base.with_name(base.name + ".lua")
             yield root, base / "init.lua"
 
-    def find(self, name: str) -> Module:
+    def find(self, name: str, package_path: str = "") -> Module:
+        """The module ``name`` from the roots, else from the allowed templates of
+        ``package_path`` (Lua's ``package.path``); ``ModuleNotFound`` lists every file
+        looked for and every template skipped."""
         if not MODULE_NAME.fullmatch(name):
             raise PackageError(
                 f"invalid module name '{name}': use a dotted identifier such as 'mypkg' or 'mypkg.util' "
@@ -116,6 +133,16 @@ class PackageResolver:
             if path.is_file():
                 return Module(name, path, root, _read(path))
             searched.append(f"no file '{path}'")
+        for template, path, root in template_files(name, package_path, self.base, self.roots):
+            if root is None:
+                searched.append(
+                    f"ignored package.path template '{template}': {path} is outside the directories "
+                    "require may read (installed packages, ALC_PACKAGES_PATH, search_paths)"
+                )
+            elif path.is_file():
+                return Module(name, path, root, _read(path))
+            else:
+                searched.append(f"no file '{path}'")
         raise ModuleNotFound("\n\t".join(searched))
 
     def installed(self) -> list[InstalledPackage]:
@@ -128,6 +155,30 @@ class PackageResolver:
                 if PACKAGE_NAME.fullmatch(entry.name) and (entry / "init.lua").is_file():
                     found.append(InstalledPackage(entry.name, entry, root))
         return found
+
+
+def template_files(
+    name: str, package_path: str, base: Path | None, roots: Sequence[Root]
+) -> Iterator[tuple[str, Path, Root | None]]:
+    """``(template, file, root)`` for each ``;``-separated template of ``package_path``
+    with ``?`` replaced by ``name`` (dots as separators); ``root`` is the root the
+    file's real path lies in, None when it lies in none (the file must not be read).
+    A relative template is relative to ``base``; without one it is outside every root.
+    Only paths are computed and resolved here: no file is opened."""
+    relative = name.replace(".", "/")
+    real_roots = [Root(root.path.resolve(), root.source) for root in roots]
+    for template in package_path.split(";"):
+        if "?" not in template:
+            continue
+        candidate = Path(template.replace("?", relative))
+        if not candidate.is_absolute():
+            if base is None:
+                yield template, candidate, None
+                continue
+            candidate = base / candidate
+        real = candidate.resolve()
+        owner = next((root for root in real_roots if real.is_relative_to(root.path)), None)
+        yield template, real, owner
 
 
 def _read(path: Path) -> bytes:

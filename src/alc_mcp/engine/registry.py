@@ -42,6 +42,7 @@ from alc_mcp.domain.state import Phase
 from alc_mcp.engine.clock import now_ms
 from alc_mcp.engine.journal import JournalWriter, SessionRecorder
 from alc_mcp.engine.packages import PackageResolver
+from alc_mcp.engine.port import NO_FACILITIES, Facilities
 from alc_mcp.engine.replay import Replay, RevivalFailed
 from alc_mcp.engine.session import (
     Answer,
@@ -104,8 +105,10 @@ class SessionRegistry:
         shared: SharedStore,
         store: SessionStore | None = None,
         writer: JournalWriter | None = None,
+        facilities: Facilities = NO_FACILITIES,
     ) -> None:
         self.config = config
+        self.facilities = facilities
         self.store = store if writer is not None else None
         self.writer = writer
         self.shared = shared
@@ -422,6 +425,7 @@ class SessionRegistry:
             self._recorder(session_id),
             self.shared,
             self.resolver,
+            facilities=self.facilities,
             **options,
         )
         self._sessions[session_id] = session
