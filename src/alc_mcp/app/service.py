@@ -27,6 +27,7 @@ from alc_mcp.app.code_files import code_roots
 from alc_mcp.app.durability import Durability, open_durability
 from alc_mcp.app.evaluation import EvalService
 from alc_mcp.app.host_variables import HostVariables
+from alc_mcp.app.package_tests import PackageTester
 from alc_mcp.app.programs import advice_ctx, advice_program, code_program
 from alc_mcp.app.strategy_inputs import advice_meta, check_required_inputs
 from alc_mcp.config import Config
@@ -99,6 +100,7 @@ class SessionService:
         )
         self.variables = HostVariables(self.registry)
         self.evaluations = EvalService(self.registry, cards, code_roots=code_roots(config))
+        self.package_tests = PackageTester(config, self.catalog)
 
     @classmethod
     def open(cls, config: Config, catalog: PackageCatalog | None = None) -> SessionService:
@@ -136,10 +138,17 @@ class SessionService:
         return Reply(*await self.registry.start(program))
 
     async def run(
-        self, code: str | None, code_file: str | None, ctx: Any, vars: dict[str, Any] | None
+        self,
+        code: str | None,
+        code_file: str | None,
+        ctx: Any,
+        vars: dict[str, Any] | None,
+        search_paths: Sequence[str] | None = None,
     ) -> Reply:
-        """``alc_run``: inline code or a file."""
-        return await self.start(code_program(code, code_file, ctx, vars, code_roots(self.config)))
+        """``alc_run``: inline code or a file (``search_paths``: more places to require from)."""
+        return await self.start(
+            code_program(code, code_file, ctx, vars, code_roots(self.config), search_paths)
+        )
 
     async def advise(self, strategy: str, task: str | None, opts: Any, vars: dict[str, Any] | None) -> Reply:
         """``alc_advice``: a package's ``run(ctx)`` on a task."""

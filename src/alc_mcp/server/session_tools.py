@@ -19,7 +19,7 @@ from alc_mcp.domain.query import TokenUsage
 from alc_mcp.server import texts
 from alc_mcp.server.annotations import LOCAL, READ_ONLY
 from alc_mcp.server.context import ServiceContext, service_of
-from alc_mcp.server.params import VARS_PRESET, OptionalText, caller_mistakes, text_param
+from alc_mcp.server.params import SEARCH_PATHS, VARS_PRESET, OptionalText, caller_mistakes, text_param
 from alc_mcp.server.toolbox import ToolBox
 
 __all__ = ["register_session_tools"]
@@ -51,9 +51,10 @@ def register_session_tools(server: ToolBox) -> None:
         ),
         ctx: Any = Field(default=None, description="JSON value passed to Lua as the global `ctx`."),
         vars: dict[str, Any] | None = VARS_PRESET,
+        search_paths: list[str] | None = SEARCH_PATHS,
     ) -> str:
         with caller_mistakes():
-            reply = await service_of(context).run(code, code_file, ctx, vars)
+            reply = await service_of(context).run(code, code_file, ctx, vars, search_paths)
         return dumps_compact(reply.to_json())
 
     @server.tool(description=texts.ALC_ADVICE, annotations=LOCAL, structured_output=False)
