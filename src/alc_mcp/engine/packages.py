@@ -130,19 +130,23 @@ class PackageResolver:
             )
         searched = []
         for root, path in self.candidates(name):
-            if path.is_file():
+            if not path.is_file():
+                searched.append(f"no file '{path}'")
+            elif root.source == "search_paths" and not path.resolve().is_relative_to(root.path.resolve()):
+                # A caller-named directory is fenced like code_file: no symlink out of it.
+                searched.append(f"ignored '{path}': it links to {path.resolve()}, outside {root.path}")
+            else:
                 return Module(name, path, root, _read(path))
-            searched.append(f"no file '{path}'")
-        for template, path, root in template_files(name, package_path, self.base, self.roots):
-            if root is None:
+        for template, file, owner in template_files(name, package_path, self.base, self.roots):
+            if owner is None:
                 searched.append(
-                    f"ignored package.path template '{template}': {path} is outside the directories "
+                    f"ignored package.path template '{template}': {file} is outside the directories "
                     "require may read (installed packages, ALC_PACKAGES_PATH, search_paths)"
                 )
-            elif path.is_file():
-                return Module(name, path, root, _read(path))
+            elif file.is_file():
+                return Module(name, file, owner, _read(file))
             else:
-                searched.append(f"no file '{path}'")
+                searched.append(f"no file '{file}'")
         raise ModuleNotFound("\n\t".join(searched))
 
     def installed(self) -> list[InstalledPackage]:
