@@ -496,9 +496,6 @@ end
 -- the bundled ones). opts: strategy_opts, repeats, parallel, auto_card, card_pkg, model.
 -- ---------------------------------------------------------------------------
 
--- algocline's `alc._dirs` (plain strings), for packages that read it.
-A._dirs = A.dirs()
-
 local package_loaded = package.loaded
 
 local function eval_scenario(scenario, ef)
