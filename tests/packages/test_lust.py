@@ -61,7 +61,7 @@ FAILING = {
     "expect(nil).to.exist()": "expected nil to exist",
     "expect(1).to.be.a('string')": "expected 1 to be a string",
     "expect(function() end).to.fail()": "expected the function to fail",
-    "expect(function() error('no') end).to.fail.with('disk')": 'expected the function to fail with "disk", it',
+    "expect(function() error('no') end).to.fail.with('disk')": 'expected the function to fail with "disk"',
     "expect(lust.spy(print)).to.be.called()": "expected the spy to be called at least once, it was called 0",
     "expect(nil).to.be.truthy()": "expected nil to be truthy",
 }
