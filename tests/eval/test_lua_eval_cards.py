@@ -4,6 +4,7 @@ session revived from its journal that does not write its card again."""
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from tests.conftest import Host
@@ -42,6 +43,11 @@ async def test_alc_eval_with_auto_card_writes_a_card_the_tools_read(host: Host) 
     assert card["stats"]["n"] == 8
     samples = await host.run(f"return alc.card.read_samples({report['card_id']!r}, {{ limit = 3 }})")
     assert [s["passed"] for s in samples["result"]] == [True, True, True]
+    # The same rows through the MCP resource, one per case run.
+    resource = await host.client.read_resource(f"alc://cards/{report['card_id']}/samples")
+    rows = orjson.loads(resource.contents[0].text)  # type: ignore[union-attr]
+    assert [row["case"] for row in rows] == [case["name"] for case in report["cases"]]
+    assert rows[0]["score"] == 1.0
 
 
 async def test_alc_eval_says_what_is_wrong_with_its_arguments(host: Host) -> None:
