@@ -100,11 +100,13 @@ async def test_samples_are_written_once_and_aliases_name_cards(host: Host) -> No
         local w = alc.card.write_samples(c.card_id, { { i = 1, ok = true }, { i = 2, ok = false } })
         local ok, err = pcall(alc.card.write_samples, c.card_id, { { i = 3 } })
         alc.card.alias_set("best", c.card_id)
+        alc.card.alias_set({ alias = "latest", card_id = c.card_id })
+        local okt, errt = pcall(alc.card.alias_set, { alias = "x" })
         local okm, errm = pcall(alc.card.write_samples, "no-such-card", { { i = 1 } })
         return { written = w.count, again = err, missing = errm,
           rows = alc.card.read_samples(c.card_id, { where = { ok = true } }),
           by_alias = alc.card.get_by_alias("best").card_id == c.card_id,
-          aliases = alc.card.alias_list() }
+          aliases = alc.card.alias_list(), bad_alias = errt }
         """
     )
     r = result["result"]
@@ -113,7 +115,8 @@ async def test_samples_are_written_once_and_aliases_name_cards(host: Host) -> No
     assert "not found; create the card before writing its samples" in r["missing"]
     assert r["rows"] == [{"i": 1, "ok": True}]
     assert r["by_alias"] is True
-    assert [a["alias"] for a in r["aliases"]] == ["best"]
+    assert [a["alias"] for a in r["aliases"]] == ["best", "latest"]
+    assert "the alias table needs alias = <name> and card_id = <id>" in r["bad_alias"]
 
 
 async def test_a_revived_session_does_not_write_its_card_again(tmp_path, config) -> None:

@@ -548,7 +548,6 @@ function A.eval(scenario, strategy, opts)
     local summary = report.summary or {}
     local card = A.card.create({
       pkg = { name = opts.card_pkg or strategy },
-      strategy = { name = strategy },
       scenario = { name = report.scenario },
       model = opts.model,
       stats = { pass_rate = summary.pass_rate, mean_score = summary.mean, n = summary.n, passed = summary.passed },

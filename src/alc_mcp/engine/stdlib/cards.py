@@ -155,12 +155,13 @@ def functions(context: BridgeContext) -> dict[str, Callback]:
 
     @lua_callback("alc.card.alias_set")
     def alias_set(alias: Any = None, card_id: Any = None) -> Any:
-        if is_table(alias):
+        if is_table(alias):  # alc.card.alias_set{alias = ..., card_id = ...}
             spec = table_arg(alias, "the alias")
-            alias, card_id = spec.get("alias") or spec.get("name"), spec.get("card_id")
-            alias = alias.encode() if isinstance(alias, str) else alias
-            card_id = card_id.encode() if isinstance(card_id, str) else card_id
-        name, target = as_text(alias, "alias"), as_text(card_id, "card_id")
+            name, target = spec.get("alias") or spec.get("name"), spec.get("card_id")
+            if not isinstance(name, str) or not isinstance(target, str):
+                raise BridgeError("the alias table needs alias = <name> and card_id = <id>, both strings")
+        else:
+            name, target = as_text(alias, "alias"), as_text(card_id, "card_id")
 
         def point(store: CardArchive) -> dict[str, Any]:
             store.get_card(target)  # a missing card is refused before the alias moves
