@@ -176,6 +176,18 @@ async def test_a_package_path_template_outside_the_allowed_roots_is_never_read(
     assert "error loading module" not in via_template + via_root
 
 
+async def test_a_package_path_of_junk_is_skipped_and_bounded(host: Host) -> None:
+    result = await host.run(
+        "package.path = string.rep('/x/?.lua;', 100) .. '/a\\0b/?.lua'\n"
+        "local ok, err = pcall(require, 'nothing')\nreturn err"
+    )
+    message = result["result"]
+    assert message.count("ignored package.path template '/x/?.lua'") == 64
+    assert "ignored 37 package.path templates after the first 64" in message
+    nul = await host.run("package.path = '/a\\0b/?.lua'\nlocal ok, err = pcall(require, 'x')\nreturn err")
+    assert "ignored package.path template '/a" in nul["result"]
+
+
 async def test_search_paths_let_require_and_package_path_read_a_checkout(host: Host, tmp_path: Path) -> None:
     checkout = tmp_path / "checkout"
     (checkout / "lib").mkdir(parents=True)

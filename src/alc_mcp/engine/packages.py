@@ -21,6 +21,7 @@ from pathlib import Path
 
 __all__ = [
     "MAX_SOURCE_BYTES",
+    "MAX_TEMPLATES",
     "MODULE_NAME",
     "PACKAGE_NAME",
     "InstalledPackage",
@@ -38,6 +39,9 @@ __all__ = [
 MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 PACKAGE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_SOURCE_BYTES = 4 * 1024 * 1024
+#: package.path templates looked at per require (each costs a path resolution the
+#: instruction hook cannot interrupt); the rest are named as skipped.
+MAX_TEMPLATES = 64
 
 
 class PackageError(Exception):
@@ -137,7 +141,8 @@ class PackageResolver:
                 searched.append(f"ignored '{path}': it links to {path.resolve()}, outside {root.path}")
             else:
                 return Module(name, path, root, _read(path))
-        for template, file, owner in template_files(name, package_path, self.base, self.roots):
+        templates = [t for t in package_path.split(";") if "?" in t]
+        for template, file, owner in template_files(name, templates[:MAX_TEMPLATES], self.base, self.roots):
             if owner is None:
                 searched.append(
                     f"ignored package.path template '{template}': {file} is outside the directories "
@@ -147,6 +152,9 @@ class PackageResolver:
                 return Module(name, file, owner, _read(file))
             else:
                 searched.append(f"no file '{file}'")
+        if len(templates) > MAX_TEMPLATES:
+            skipped = len(templates) - MAX_TEMPLATES
+            searched.append(f"ignored {skipped} package.path templates after the first {MAX_TEMPLATES}")
         raise ModuleNotFound("\n\t".join(searched))
 
     def installed(self) -> list[InstalledPackage]:
@@ -162,25 +170,27 @@ class PackageResolver:
 
 
 def template_files(
-    name: str, package_path: str, base: Path | None, roots: Sequence[Root]
+    name: str, templates: Sequence[str], base: Path | None, roots: Sequence[Root]
 ) -> Iterator[tuple[str, Path, Root | None]]:
-    """``(template, file, root)`` for each ``;``-separated template of ``package_path``
-    with ``?`` replaced by ``name`` (dots as separators); ``root`` is the root the
+    """``(template, file, root)`` for each template (``/repo/?.lua``) with ``?``
+    replaced by ``name`` (dots as separators); ``root`` is the root the
     file's real path lies in, None when it lies in none (the file must not be read).
     A relative template is relative to ``base``; without one it is outside every root.
     Only paths are computed and resolved here: no file is opened."""
     relative = name.replace(".", "/")
     real_roots = [Root(root.path.resolve(), root.source) for root in roots]
-    for template in package_path.split(";"):
-        if "?" not in template:
-            continue
+    for template in templates:
         candidate = Path(template.replace("?", relative))
         if not candidate.is_absolute():
             if base is None:
                 yield template, candidate, None
                 continue
             candidate = base / candidate
-        real = candidate.resolve()
+        try:
+            real = candidate.resolve()
+        except (OSError, ValueError):  # a NUL byte, a symlink loop: no file anyone may read
+            yield template, candidate, None
+            continue
         owner = next((root for root in real_roots if real.is_relative_to(root.path)), None)
         yield template, real, owner
 
