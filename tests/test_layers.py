@@ -28,7 +28,8 @@ ALLOWED: dict[str, set[str]] = {
     "responder": {"domain", "config", "app"},
     "report_html": {"domain"},
     "eval_cli": {"domain", "config", "app", "terminal", "responder", "report_html"},
-    "cli": {"config", "app", "server", "terminal", "eval_cli"},
+    "spec_cli": {"domain", "config", "app", "terminal"},
+    "cli": {"config", "app", "server", "terminal", "eval_cli", "spec_cli"},
 }
 
 

@@ -66,7 +66,7 @@ def _main(argv: list[str] | None = None) -> int:
         description="MCP server for pausable LLM-driven Lua scripts. With no command it serves MCP on "
         "stdio: an MCP host (Claude Desktop, Claude Code, Cursor, ...) starts it; see the README's Host "
         "configuration. `alc-mcp serve --http` serves streamable HTTP instead; `alc-mcp run` plays a "
-        "session in this terminal.",
+        "session in this terminal; `alc-mcp test PATH` runs a package's specs.",
     )
     parser.add_argument("--version", action="version", version=f"alc-mcp {__version__}")
     commands = parser.add_subparsers(dest="command")
@@ -142,7 +142,32 @@ def _main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--model", help="the model name recorded on the card")
     evaluate.add_argument("--parallel", type=int, help="cases run side by side per pause (default 16)")
     evaluate.add_argument("--no-card", action="store_true", help="do not write a card")
+    test = commands.add_parser(
+        "test",
+        help="run a package's lust specs here",
+        description="Run the lust specs (spec/*_spec.lua, and */spec/*_spec.lua in a collection) of PATH "
+        "in the sandbox, as alc_pkg_test does, and print every failure. Exit status: 0 all passed, 1 a "
+        "test failed, 2 bad arguments.",
+    )
+    test.add_argument("path", metavar="PATH", help="a spec file, a package directory or a collection")
+    test.add_argument(
+        "--search-path",
+        dest="search_paths",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="another directory require() may read from (repeatable)",
+    )
+    test.add_argument("--json", dest="as_json", action="store_true", help="print the report as JSON")
+    test.add_argument("-v", "--verbose", action="store_true", help="list passing tests too")
     args = parser.parse_args(argv)
+
+    if args.command == "test":
+        from alc_mcp.spec_cli import test_command
+
+        return test_command(
+            args.path, search_paths=args.search_paths, as_json=args.as_json, verbose=args.verbose
+        )
 
     if args.command == "run":
         from alc_mcp.terminal import run_command

@@ -16,10 +16,16 @@ from alc_mcp.engine.scratch import ScratchError, evaluate
 from alc_mcp.engine.types import types_path
 from alc_mcp.store.memory import MemoryShared
 
-__all__ = ["PackageCatalog", "UnknownPackage"]
+__all__ = ["PackageCatalog", "UnknownPackage", "server_dirs"]
 
 META_FIELDS = ("version", "description", "category")
 _META_CACHE: dict[tuple[Any, int, int], dict[str, Any]] = {}
+
+
+def server_dirs(config: Config) -> dict[str, str]:
+    """What ``alc.dirs()`` answers: where this server keeps its packages and scenarios."""
+    home = config.home.expanduser().resolve()
+    return {"home": str(home), "packages": str(home / "packages"), "scenarios": str(home / "scenarios")}
 
 
 class UnknownPackage(PackageError):

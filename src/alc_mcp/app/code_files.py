@@ -16,7 +16,7 @@ from pathlib import Path
 
 from alc_mcp.config import Config
 
-__all__ = ["CodeFileError", "allowed_path", "code_roots", "read_code_file"]
+__all__ = ["CodeFileError", "allowed_path", "code_roots", "read_code_file", "search_dirs"]
 
 
 class CodeFileError(ValueError):
@@ -72,3 +72,18 @@ def read_code_file(code_file: str, roots: Sequence[Path]) -> tuple[str, str]:
     except (OSError, UnicodeDecodeError) as exc:
         raise CodeFileError(f"Failed to read {code_file}: {exc}") from None
     return source, f"@{path.name}"
+
+
+def search_dirs(paths: Sequence[str] | None, roots: Sequence[Path]) -> tuple[str, ...]:
+    """``search_paths`` (``alc_run``, ``alc_pkg_test``) as real directory paths: each must
+    be a directory under one of ``roots``, since ``require`` reads files there for the
+    caller, as ``code_file`` does."""
+    found = []
+    for text in paths or ():
+        real = allowed_path(text, roots, what="search_paths entry", inline="code")
+        if not real.is_dir():
+            raise CodeFileError(
+                f"search_paths entry {text!r} is not a directory; name the folder to require from"
+            )
+        found.append(str(real))
+    return tuple(found)

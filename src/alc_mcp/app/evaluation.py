@@ -430,6 +430,11 @@ class EvalService:
 
         return await self._io(find)
 
+    async def samples(self, key: str) -> list[Any]:
+        """The samples of the card ``key`` names (id, alias or eval), in order."""
+        card = await self.card(key)
+        return await self._io(partial(self.cards.samples, card.card_id))
+
     async def card_list(
         self, strategy: str | None = None, scenario: str | None = None, limit: int = 50
     ) -> dict[str, Any]:

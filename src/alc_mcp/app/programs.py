@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from alc_mcp.app.code_files import read_code_file
+from alc_mcp.app.code_files import read_code_file, search_dirs
 from alc_mcp.domain.program import Program
 
 __all__ = ["ProgramError", "advice_ctx", "advice_program", "code_program"]
@@ -24,18 +24,21 @@ def code_program(
     ctx: Any,
     vars: dict[str, Any] | None,
     roots: Sequence[Path],
+    search_paths: Sequence[str] | None = None,
 ) -> Program:
     """``alc_run``: exactly one of inline ``code`` or a ``code_file`` to read, from
-    under one of ``roots`` only (``app.code_files``)."""
+    under one of ``roots`` only (``app.code_files``); ``search_paths`` (under the same
+    roots) are where its ``require`` may also read."""
     if code is not None and code_file is not None:
         raise ProgramError("Provide either `code` or `code_file`, not both.")
     if code is None and code_file is None:
         raise ProgramError("Either `code` or `code_file` must be provided.")
     if code_file is not None:
         source, chunkname = read_code_file(code_file, roots)
-        return Program(source, chunkname, ctx, vars)
-    assert code is not None
-    return Program(code, "=alc_run", ctx, vars)
+    else:
+        assert code is not None
+        source, chunkname = code, "=alc_run"
+    return Program(source, chunkname, ctx, vars, search_paths=search_dirs(search_paths, roots))
 
 
 def advice_ctx(task: str | None, opts: Any) -> dict[str, Any]:

@@ -23,11 +23,12 @@ from lupa import lua54
 
 from alc_mcp import __version__
 from alc_mcp.app.archive import Archive, unknown_row
-from alc_mcp.app.catalog import PackageCatalog
+from alc_mcp.app.catalog import PackageCatalog, server_dirs
 from alc_mcp.app.code_files import code_roots
 from alc_mcp.app.durability import Durability, open_durability
 from alc_mcp.app.evaluation import EvalRequest, EvalService, EvalStart
 from alc_mcp.app.host_variables import HostVariables
+from alc_mcp.app.package_tests import PackageTester
 from alc_mcp.app.programs import advice_ctx, advice_program, code_program
 from alc_mcp.app.strategy_inputs import advice_meta, check_required_inputs
 from alc_mcp.config import Config
@@ -35,10 +36,12 @@ from alc_mcp.domain.feed_result import FeedResult, feed_result_json
 from alc_mcp.domain.journal import Finished, Logged, ProgressSet
 from alc_mcp.domain.pending_filter import PendingFilter
 from alc_mcp.domain.program import Program
+from alc_mcp.engine.port import Facilities
 from alc_mcp.engine.registry import SessionRegistry, unknown_session
 from alc_mcp.engine.session import Answer, SessionError, StoreDown
 from alc_mcp.engine.storage import StoreUnavailable
 from alc_mcp.engine.types import types_path
+from alc_mcp.store.cards import CardStore
 from alc_mcp.store.memory import MemoryShared
 
 __all__ = ["Reply", "SessionService"]
@@ -85,12 +88,14 @@ class SessionService:
         self.durability = durability
         self.catalog = catalog or PackageCatalog(config)
         store = durability.store
+        cards = CardStore(config.db_path if store is not None else None)
         self.registry = SessionRegistry(
             config,
             self.catalog.resolver,
             store.shared if store is not None else MemoryShared(),
             store.sessions if store is not None else None,
             durability.writer,
+            facilities=Facilities(cards, server_dirs(config)),
         )
         self.archive = Archive(
             config,
@@ -100,7 +105,8 @@ class SessionService:
             unavailable_reason=durability.reason,
         )
         self.variables = HostVariables(self.registry)
-        self.evaluations = EvalService(self.registry, code_roots=code_roots(config))
+        self.evaluations = EvalService(self.registry, cards, code_roots=code_roots(config))
+        self.package_tests = PackageTester(config, self.catalog)
 
     @classmethod
     def open(cls, config: Config, catalog: PackageCatalog | None = None) -> SessionService:
@@ -152,10 +158,17 @@ class SessionService:
         return Reply(*await self.registry.start(program, principal=self.principal))
 
     async def run(
-        self, code: str | None, code_file: str | None, ctx: Any, vars: dict[str, Any] | None
+        self,
+        code: str | None,
+        code_file: str | None,
+        ctx: Any,
+        vars: dict[str, Any] | None,
+        search_paths: Sequence[str] | None = None,
     ) -> Reply:
-        """``alc_run``: inline code or a file."""
-        return await self.start(code_program(code, code_file, ctx, vars, code_roots(self.config)))
+        """``alc_run``: inline code or a file (``search_paths``: more places to require from)."""
+        return await self.start(
+            code_program(code, code_file, ctx, vars, code_roots(self.config), search_paths)
+        )
 
     async def advise(self, strategy: str, task: str | None, opts: Any, vars: dict[str, Any] | None) -> Reply:
         """``alc_advice``: a package's ``run(ctx)`` on a task."""

@@ -1,9 +1,12 @@
 """Installing and removing packages in ``$ALC_HOME/packages``.
 
 A source is a local directory or a git URL (cloned with the ``git`` command). It holds
-either one package (``init.lua`` at its root) or a collection (``*/init.lua``).
-Installing over an existing package replaces it and says so; nothing is overwritten
-silently.
+either one package (``init.lua`` at its root) or a collection (``*/init.lua``). A
+collection installs whole: its packages and its support folders (``tools/``,
+``types/``: any top-level folder without ``init.lua`` whose name ``require`` can take),
+so ``require("tools.docs.x")`` works as it does in the collection's own checkout.
+Installing over an existing package or folder replaces it and says so; nothing is
+overwritten silently.
 """
 
 from __future__ import annotations
@@ -44,15 +47,19 @@ class InstallReport:
     source: str
     installed: list[str] = field(default_factory=list)
     replaced: list[dict[str, Any]] = field(default_factory=list)
+    support: list[str] = field(default_factory=list)
 
     def to_json(self, packages_dir: Path) -> dict[str, Any]:
-        return {
+        result: dict[str, Any] = {
             "installed": self.installed,
             "replaced": self.replaced,
             "mode": self.mode,
             "source": self.source,
             "packages_dir": str(packages_dir),
         }
+        if self.support:
+            result["support"] = self.support
+        return result
 
 
 def install(source: str, packages_dir: Path, name: str | None = None) -> InstallReport:
@@ -113,7 +120,19 @@ def _install_from(
     for member in members:
         _check_name(member.name)
         _copy(member, packages_dir / member.name, source, report, member.name)
+    for folder in _support_folders(root):
+        _copy(folder, packages_dir / folder.name, source, report, folder.name, kind="support")
     return report
+
+
+def _support_folders(root: Path) -> list[Path]:
+    """A collection's top-level folders that are not packages but can be required from
+    (a plain identifier as name; hidden folders such as ``.git`` are left out)."""
+    return sorted(
+        p
+        for p in root.iterdir()
+        if p.is_dir() and not (p / "init.lua").is_file() and PACKAGE_NAME.fullmatch(p.name)
+    )
 
 
 def _name_from(source: str) -> str:
@@ -129,7 +148,15 @@ def _check_name(name: str) -> None:
         )
 
 
-def _copy(source_dir: Path, destination: Path, origin: str, report: InstallReport, name: str) -> None:
+def _copy(
+    source_dir: Path,
+    destination: Path,
+    origin: str,
+    report: InstallReport,
+    name: str,
+    *,
+    kind: str = "package",
+) -> None:
     if destination.is_symlink() or destination.exists():
         report.replaced.append({"name": name, "previous_source": _recorded_source(destination)})
         if destination.is_symlink() or destination.is_file():
@@ -141,7 +168,7 @@ def _copy(source_dir: Path, destination: Path, origin: str, report: InstallRepor
     (destination / SOURCE_FILE).write_text(
         json.dumps({"source": origin, "installed_at": int(time.time() * 1000)}), encoding="utf-8"
     )
-    report.installed.append(name)
+    (report.support if kind == "support" else report.installed).append(name)
 
 
 def _recorded_source(directory: Path) -> str | None:

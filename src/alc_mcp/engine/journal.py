@@ -65,6 +65,9 @@ _READS = frozenset({"time", "clock", "seed", "math.seed", "state.get", "state.ke
 
 
 _READS = _READS | {"vars.get", "vars.info", "vars.has", "vars.list", "vars.get_many"}
+_READS = _READS | {
+    f"card.{op}" for op in ("get", "list", "find", "alias_list", "get_by_alias", "read_samples")
+}
 
 
 @functools.cache

@@ -1,10 +1,14 @@
 """Where ``require`` finds packages, and what is installed where.
 
-Roots are searched in order: each directory of ``ALC_PACKAGES_PATH``, then
-``$ALC_HOME/packages``, then the strategies bundled with alc-mcp. In each root the
-module ``a.b`` is ``a/b.lua``, then ``a/b/init.lua``. The server reads the files;
-Lua's io never touches the filesystem. Roots are looked at on every lookup, so a
-package installed while the server runs is found at once.
+Roots are searched in order: the session's ``search_paths`` (``alc_run`` /
+``alc_pkg_test``), each directory of ``ALC_PACKAGES_PATH``, then ``$ALC_HOME/packages``,
+then the strategies bundled with alc-mcp. In each root the module ``a.b`` is
+``a/b.lua``, then ``a/b/init.lua``. After the roots come the templates of the script's
+own ``package.path`` (``/repo/?.lua;./?/init.lua``), but only those whose file lies
+under one of the roots: any other is skipped unread and named in the "not found"
+message, so a script cannot make the server read an arbitrary file. The server reads
+the files; Lua's io never touches the filesystem. Roots are looked at on every lookup,
+so a package installed while the server runs is found at once.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from pathlib import Path
 
 __all__ = [
     "MAX_SOURCE_BYTES",
+    "MAX_TEMPLATES",
     "MODULE_NAME",
     "PACKAGE_NAME",
     "InstalledPackage",
@@ -27,12 +32,16 @@ __all__ = [
     "Root",
     "bundled_dir",
     "bundled_strategies_dir",
+    "template_files",
 ]
 
 #: A plain dotted identifier: no path separators, no "..", nothing a path could hide in.
 MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 PACKAGE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_SOURCE_BYTES = 4 * 1024 * 1024
+#: package.path templates looked at per require (each costs a path resolution the
+#: instruction hook cannot interrupt); the rest are named as skipped.
+MAX_TEMPLATES = 64
 
 
 class PackageError(Exception):
@@ -59,7 +68,7 @@ def bundled_strategies_dir() -> Path:
 @dataclass(frozen=True, slots=True)
 class Root:
     path: Path
-    source: str  # ALC_PACKAGES_PATH | ALC_HOME | bundled
+    source: str  # search_paths | ALC_PACKAGES_PATH | ALC_HOME | bundled
 
     def to_json(self) -> dict[str, str]:
         return {"path": str(self.path), "source": self.source}
@@ -86,8 +95,17 @@ class InstalledPackage:
 
 
 class PackageResolver:
-    def __init__(self, roots: Sequence[Root]) -> None:
+    def __init__(self, roots: Sequence[Root], base: Path | None = None) -> None:
         self.roots = tuple(roots)
+        #: What a relative ``package.path`` template is relative to (the first search path).
+        self.base = base
+
+    def with_search_paths(self, paths: Sequence[str]) -> PackageResolver:
+        """This resolver with ``paths`` searched first (a session's ``search_paths``)."""
+        if not paths:
+            return self
+        extra = [Root(Path(p), "search_paths") for p in paths]
+        return PackageResolver([*extra, *self.roots], Path(paths[0]))
 
     @classmethod
     def from_dirs(
@@ -105,7 +123,10 @@ class PackageResolver:
             yield root, base.with_name(base.name + ".lua")
             yield root, base / "init.lua"
 
-    def find(self, name: str) -> Module:
+    def find(self, name: str, package_path: str = "") -> Module:
+        """The module ``name`` from the roots, else from the allowed templates of
+        ``package_path`` (Lua's ``package.path``); ``ModuleNotFound`` lists every file
+        looked for and every template skipped."""
         if not MODULE_NAME.fullmatch(name):
             raise PackageError(
                 f"invalid module name '{name}': use a dotted identifier such as 'mypkg' or 'mypkg.util' "
@@ -113,9 +134,27 @@ class PackageResolver:
             )
         searched = []
         for root, path in self.candidates(name):
-            if path.is_file():
+            if not path.is_file():
+                searched.append(f"no file '{path}'")
+            elif root.source == "search_paths" and not path.resolve().is_relative_to(root.path.resolve()):
+                # A caller-named directory is fenced like code_file: no symlink out of it.
+                searched.append(f"ignored '{path}': it links to {path.resolve()}, outside {root.path}")
+            else:
                 return Module(name, path, root, _read(path))
-            searched.append(f"no file '{path}'")
+        templates = [t for t in package_path.split(";") if "?" in t]
+        for template, file, owner in template_files(name, templates[:MAX_TEMPLATES], self.base, self.roots):
+            if owner is None:
+                searched.append(
+                    f"ignored package.path template '{template}': {file} is outside the directories "
+                    "require may read (installed packages, ALC_PACKAGES_PATH, search_paths)"
+                )
+            elif file.is_file():
+                return Module(name, file, owner, _read(file))
+            else:
+                searched.append(f"no file '{file}'")
+        if len(templates) > MAX_TEMPLATES:
+            skipped = len(templates) - MAX_TEMPLATES
+            searched.append(f"ignored {skipped} package.path templates after the first {MAX_TEMPLATES}")
         raise ModuleNotFound("\n\t".join(searched))
 
     def installed(self) -> list[InstalledPackage]:
@@ -128,6 +167,32 @@ class PackageResolver:
                 if PACKAGE_NAME.fullmatch(entry.name) and (entry / "init.lua").is_file():
                     found.append(InstalledPackage(entry.name, entry, root))
         return found
+
+
+def template_files(
+    name: str, templates: Sequence[str], base: Path | None, roots: Sequence[Root]
+) -> Iterator[tuple[str, Path, Root | None]]:
+    """``(template, file, root)`` for each template (``/repo/?.lua``) with ``?``
+    replaced by ``name`` (dots as separators); ``root`` is the root the
+    file's real path lies in, None when it lies in none (the file must not be read).
+    A relative template is relative to ``base``; without one it is outside every root.
+    Only paths are computed and resolved here: no file is opened."""
+    relative = name.replace(".", "/")
+    real_roots = [Root(root.path.resolve(), root.source) for root in roots]
+    for template in templates:
+        candidate = Path(template.replace("?", relative))
+        if not candidate.is_absolute():
+            if base is None:
+                yield template, candidate, None
+                continue
+            candidate = base / candidate
+        try:
+            real = candidate.resolve()
+        except (OSError, ValueError):  # a NUL byte, a symlink loop: no file anyone may read
+            yield template, candidate, None
+            continue
+        owner = next((root for root in real_roots if real.is_relative_to(root.path)), None)
+        yield template, real, owner
 
 
 def _read(path: Path) -> bytes:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from alc_mcp.engine.effects import Effects
@@ -10,9 +11,9 @@ from alc_mcp.engine.luajson import LuaJson
 
 if TYPE_CHECKING:
     from alc_mcp.engine.fork import Forker
-from alc_mcp.engine.storage import SharedStore
+from alc_mcp.engine.storage import CardArchive, SharedStore
 
-__all__ = ["BridgeContext", "SessionPort"]
+__all__ = ["NO_FACILITIES", "BridgeContext", "Facilities", "SessionPort"]
 
 
 class SessionPort(Protocol):
@@ -37,6 +38,19 @@ class SessionPort(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Facilities:
+    """What a VM may reach beyond its session and alc.state: the evaluation cards
+    (``alc.card.*``; None where there are none, e.g. reading a package's meta) and the
+    server's directories ``alc.dirs()`` names (so package code never needs os.getenv)."""
+
+    cards: CardArchive | None = None
+    dirs: Mapping[str, str] = field(default_factory=dict)
+
+
+NO_FACILITIES = Facilities()
+
+
+@dataclass(frozen=True, slots=True)
 class BridgeContext:
     """What a Layer 0 module needs to build its functions for one VM."""
 
@@ -47,3 +61,4 @@ class BridgeContext:
     shared: SharedStore  # alc.state storage
     namespace: str  # this VM's alc.state namespace
     forker: Forker  # runs alc.fork children
+    facilities: Facilities = NO_FACILITIES

@@ -43,6 +43,7 @@ from alc_mcp.domain.state import Phase
 from alc_mcp.engine.clock import now_ms
 from alc_mcp.engine.journal import JournalWriter, SessionRecorder
 from alc_mcp.engine.packages import PackageResolver
+from alc_mcp.engine.port import NO_FACILITIES, Facilities
 from alc_mcp.engine.principal_state import PrincipalState
 from alc_mcp.engine.replay import Replay, RevivalFailed
 from alc_mcp.engine.session import (
@@ -112,8 +113,10 @@ class SessionRegistry:
         shared: SharedStore,
         store: SessionStore | None = None,
         writer: JournalWriter | None = None,
+        facilities: Facilities = NO_FACILITIES,
     ) -> None:
         self.config = config
+        self.facilities = facilities
         self.store = store if writer is not None else None
         self.writer = writer
         self.shared = shared
@@ -439,6 +442,7 @@ class SessionRegistry:
             self.shared if principal is None else PrincipalState(self.shared, principal),
             self.resolver,
             principal=principal,
+            facilities=self.facilities,
             **options,
         )
         self._sessions[session_id] = session

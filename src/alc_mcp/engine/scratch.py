@@ -11,6 +11,7 @@ from alc_mcp.domain.program import Program
 from alc_mcp.engine.effects import Effects
 from alc_mcp.engine.events import PauseRequest, ScriptReturned, WorkerEvent
 from alc_mcp.engine.packages import PackageResolver
+from alc_mcp.engine.port import NO_FACILITIES, Facilities
 from alc_mcp.engine.storage import SharedStore
 from alc_mcp.engine.worker import LuaWorker, WorkerGone
 
@@ -48,7 +49,14 @@ class ScratchError(Exception):
     pass
 
 
-def evaluate(program: Program, *, limits: Limits, shared: SharedStore, resolver: PackageResolver) -> Any:
+def evaluate(
+    program: Program,
+    *,
+    limits: Limits,
+    shared: SharedStore,
+    resolver: PackageResolver,
+    facilities: Facilities = NO_FACILITIES,
+) -> Any:
     """Run ``program`` to completion on the calling thread; return its result."""
     events: list[WorkerEvent] = []
 
@@ -67,6 +75,7 @@ def evaluate(program: Program, *, limits: Limits, shared: SharedStore, resolver:
         shared=shared,
         namespace="default",
         resolver=resolver,
+        facilities=facilities,
     )
     worker.run_here()
     (event,) = events

@@ -47,6 +47,7 @@ from alc_mcp.engine.events import (
 )
 from alc_mcp.engine.journal import SessionRecorder
 from alc_mcp.engine.packages import PackageResolver
+from alc_mcp.engine.port import NO_FACILITIES, Facilities
 from alc_mcp.engine.replay import Replay, ReplayEffects, RevivalFailed
 from alc_mcp.engine.sandbox import LimitMonitor, time_limit_message
 from alc_mcp.engine.stdlib.state import namespace_of
@@ -150,6 +151,7 @@ class Session:
         replay: Replay | None = None,
         started_at: int | None = None,
         principal: str | None = None,
+        facilities: Facilities = NO_FACILITIES,
     ) -> None:
         self.id = session_id
         self.name = name
@@ -188,6 +190,7 @@ class Session:
             shared=shared,
             namespace=namespace_of(program.ctx),
             resolver=resolver,
+            facilities=facilities,
         )
 
     def _make_effects(self, pause: Callable[[PauseRequest], list[str]], monitor: LimitMonitor) -> Effects:

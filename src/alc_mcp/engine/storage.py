@@ -7,6 +7,8 @@ satisfies the same three protocols and nothing above it changes.
 - ``SessionStore``: each session's row and its journal, the record replay needs;
 - ``HistoryStore``: what spans sessions (aggregate stats, retention);
 - ``SharedStore``: ``alc.state``, the key-value space every session shares;
+- ``CardArchive``: ``alc.card.*``, the immutable evaluation cards and their samples
+  (the same store the evaluation tools write);
 - ``Storage``: the three of one backend, opened together (what the registry is given).
 
 All methods block (a commit may fsync): async callers run them through the journal
@@ -19,11 +21,21 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 
+from alc_mcp.domain.evaluation import Card
 from alc_mcp.domain.journal import JournalEntry, JournalEvent
 from alc_mcp.domain.program import Program
 from alc_mcp.domain.records import SessionRow
 
-__all__ = ["HistoryStore", "LeaseHeld", "SessionStore", "SharedStore", "Storage", "StoreUnavailable"]
+__all__ = [
+    "CardArchive",
+    "CardRefused",
+    "HistoryStore",
+    "LeaseHeld",
+    "SessionStore",
+    "SharedStore",
+    "Storage",
+    "StoreUnavailable",
+]
 
 
 class StoreUnavailable(Exception):
@@ -152,6 +164,35 @@ class SharedStore(Protocol):
     def state_set_nx(self, ns: str, key: str, value: Any) -> bool: ...
 
     def state_incr(self, ns: str, key: str, delta: float, default: float) -> float: ...
+
+
+class CardRefused(Exception):
+    """A card operation that cannot be done (the card exists already, or is not there);
+    str(exc) says why."""
+
+
+class CardArchive(Protocol):
+    """Cards are written once: ``put_card`` of an id that exists, or a second
+    ``put_samples`` for one card, raises ``CardRefused``; so does reading a card that
+    is not there."""
+
+    def put_card(self, card: Card) -> None: ...
+
+    def get_card(self, card_id: str) -> Card: ...
+
+    def list_cards(
+        self, *, strategy: str | None = None, scenario: str | None = None, model: str | None = None
+    ) -> list[Card]: ...
+
+    def set_alias(self, alias: str, card_id: str, at: int) -> str | None: ...
+
+    def alias(self, alias: str) -> str | None: ...
+
+    def aliases(self) -> list[dict[str, Any]]: ...
+
+    def put_samples(self, card_id: str, samples: Sequence[Any]) -> int: ...
+
+    def samples(self, card_id: str, offset: int = 0, limit: int | None = None) -> list[Any]: ...
 
 
 class Storage(Protocol):

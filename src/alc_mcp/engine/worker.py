@@ -29,7 +29,7 @@ from alc_mcp.engine.fork import ChildPort, Forker
 from alc_mcp.engine.luaargs import as_text, lua_callback
 from alc_mcp.engine.luajson import LuaJson, LuaValueError
 from alc_mcp.engine.packages import ModuleNotFound, PackageError, PackageResolver
-from alc_mcp.engine.port import BridgeContext, SessionPort
+from alc_mcp.engine.port import NO_FACILITIES, BridgeContext, Facilities, SessionPort
 from alc_mcp.engine.sandbox import LimitMonitor, SandboxHost, clean_traceback, install_sandbox, new_runtime
 from alc_mcp.engine.storage import SharedStore
 
@@ -81,10 +81,12 @@ class LuaWorker:
         shared: SharedStore,
         namespace: str,
         resolver: PackageResolver,
+        facilities: Facilities = NO_FACILITIES,
     ) -> None:
         self._shared = shared
         self._namespace = namespace
-        self._resolver = resolver
+        self._resolver = resolver.with_search_paths(program.search_paths)
+        self._facilities = facilities
         self._program = program
         self._port = port
         self._post = post
@@ -164,7 +166,7 @@ class LuaWorker:
     def _install_globals(self, runtime: lua54.LuaRuntime, api: Any, json: LuaJson) -> None:
         forker = Forker(self.effects, self._make_child, lambda: self.monitor.fatal)
         context = BridgeContext(
-            runtime, json, self._port, self.effects, self._shared, self._namespace, forker
+            runtime, json, self._port, self.effects, self._shared, self._namespace, forker, self._facilities
         )
         bridge = Bridge(context)
         lua_globals = runtime.globals()
@@ -201,14 +203,16 @@ class LuaWorker:
             shared=self._shared,
             namespace=f"fork-{vm}",
             resolver=self._resolver,
+            facilities=self._facilities,
         )
 
     @lua_callback("require")
-    def _find_module(self, name: Any = None) -> tuple[bytes | None, bytes, bool]:
+    def _find_module(self, name: Any = None, path: Any = None) -> tuple[bytes | None, bytes, bool]:
         """(source, chunkname), or (nil, message, refused): a missing module lets
-        Lua's other searchers have their say; a refused name stops require."""
+        Lua's other searchers have their say; a refused name stops require. ``path``
+        is the script's ``package.path``, honoured under the resolver's roots only."""
         try:
-            module = self._resolver.find(as_text(name, "module name"))
+            module = self._resolver.find(as_text(name, "module name"), as_text(path or b"", "package.path"))
         except ModuleNotFound as exc:
             return None, str(exc).encode(), False
         except PackageError as exc:

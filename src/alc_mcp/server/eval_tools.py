@@ -233,7 +233,7 @@ def register_eval_tools(server: ToolBox) -> None:
 
 
 def register_eval_resources(server: MCPServer[Any]) -> None:
-    """The ``alc://cards/{id}`` resource: one card as JSON."""
+    """The ``alc://cards/{id}`` resource: one card as JSON; ``…/samples``: its samples."""
 
     @server.resource(
         "alc://cards/{card_id}",
@@ -244,5 +244,17 @@ def register_eval_resources(server: MCPServer[Any]) -> None:
     async def card_resource(card_id: str, context: ServiceContext) -> str:
         try:
             return dumps_pretty((await service_of(context).evaluations.card(card_id)).to_json())
+        except CALLER_MISTAKES as exc:
+            raise ResourceError(str(exc)) from None
+
+    @server.resource(
+        "alc://cards/{card_id}/samples",
+        name="card_samples",
+        description="The samples a card was written with (alc.card.write_samples), as a JSON array.",
+        mime_type="application/json",
+    )
+    async def card_samples_resource(card_id: str, context: ServiceContext) -> str:
+        try:
+            return dumps_pretty(await service_of(context).evaluations.samples(card_id))
         except CALLER_MISTAKES as exc:
             raise ResourceError(str(exc)) from None

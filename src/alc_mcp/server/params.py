@@ -11,7 +11,7 @@ from pydantic import Field, ValidatorFunctionWrapHandler, WrapValidator
 
 from alc_mcp.app import CALLER_MISTAKES
 
-__all__ = ["VARS_PRESET", "OptionalText", "caller_mistakes", "text_param"]
+__all__ = ["SEARCH_PATHS", "VARS_PRESET", "OptionalText", "caller_mistakes", "text_param"]
 
 
 @contextmanager
@@ -28,6 +28,14 @@ VARS_PRESET: Any = Field(
     default=None,
     description="Preset values for session variables, by name: used instead of the initial value "
     "when the script defines them (validated against their type and constraints).",
+)
+
+
+SEARCH_PATHS: Any = Field(
+    default=None,
+    description="Directories require() may also read from (searched first; under ALC_CODE_ROOTS). "
+    "package.path templates are honoured under these, installed packages and ALC_PACKAGES_PATH only; "
+    "a relative template such as ./?.lua is relative to the first one.",
 )
 
 

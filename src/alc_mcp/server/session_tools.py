@@ -21,7 +21,7 @@ from alc_mcp.server import texts
 from alc_mcp.server.annotations import LOCAL, READ_ONLY
 from alc_mcp.server.context import ServiceContext, service_of
 from alc_mcp.server.inline import answer_inline
-from alc_mcp.server.params import VARS_PRESET, OptionalText, caller_mistakes, text_param
+from alc_mcp.server.params import SEARCH_PATHS, VARS_PRESET, OptionalText, caller_mistakes, text_param
 from alc_mcp.server.toolbox import ToolBox
 
 __all__ = ["register_session_tools"]
@@ -53,9 +53,12 @@ def register_session_tools(server: ToolBox) -> None:
         ),
         ctx: Any = Field(default=None, description="JSON value passed to Lua as the global `ctx`."),
         vars: dict[str, Any] | None = VARS_PRESET,
+        search_paths: list[str] | None = SEARCH_PATHS,
     ) -> str | InputRequiredResult:
         with caller_mistakes():
-            reply = await answer_inline(context, lambda: service_of(context).run(code, code_file, ctx, vars))
+            reply = await answer_inline(
+                context, lambda: service_of(context).run(code, code_file, ctx, vars, search_paths)
+            )
         if isinstance(reply, InputRequiredResult):
             return reply
         return dumps_compact(reply.to_json())

@@ -11,6 +11,7 @@ __all__ = [
     "ALC_PKG_INSTALL",
     "ALC_PKG_LIST",
     "ALC_PKG_REMOVE",
+    "ALC_PKG_TEST",
     "ALC_REWIND",
     "ALC_RUN",
     "ALC_STATS",
@@ -116,6 +117,14 @@ ALC_PKG_INSTALL = """\
 Install a package into ALC_HOME/packages from a local directory or a git URL (needs git).
 A source with init.lua at its root is one package; one with */init.lua is a collection.
 An existing package of the same name is replaced, and the result lists what was replaced."""
+
+ALC_PKG_TEST = """\
+Run a package's lust specs (spec/*_spec.lua; */spec/*_spec.lua in a collection) in the sandbox, \
+under a session's limits: `package` (installed), `path` (a spec file, a package directory or a \
+collection, under ALC_CODE_ROOTS) or inline `code`. Specs use the global `lust` \
+(require("lust")): describe, it, expect(...).to.equal/exist/be.truthy/fail, before/after, spy. \
+Returns every test (file, name, ok, error, seconds) and a summary. A spec's alc.state and \
+cards are its own; alc.llm is not available (mock it)."""
 
 ALC_PKG_REMOVE = """\
 Remove a package from ALC_HOME/packages (packages from ALC_PACKAGES_PATH or bundled ones are

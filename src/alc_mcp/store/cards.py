@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 
 from alc_mcp.domain.evaluation import Card
+from alc_mcp.engine.storage import CardRefused
 from alc_mcp.store.sqlite import sql
 
 __all__ = ["BUSY_TIMEOUT_S", "CardError", "CardExists", "CardNotFound", "CardStore", "EvalRow"]
@@ -32,7 +33,7 @@ __all__ = ["BUSY_TIMEOUT_S", "CardError", "CardExists", "CardNotFound", "CardSto
 BUSY_TIMEOUT_S = 5.0
 
 
-class CardError(Exception):
+class CardError(CardRefused):
     """A card or alias operation that cannot be done; the message says why."""
 
 
@@ -171,6 +172,28 @@ class CardStore:
             f"SELECT id, created_at, data FROM cards{where} ORDER BY created_at DESC, id DESC", tuple(params)
         )
         return [_card(row) for row in rows]
+
+    # --- samples (alc.card.write_samples) ------------------------------------------------
+
+    def put_samples(self, card_id: str, samples: Sequence[Any]) -> int:
+        """Write a card's samples, one row each; a card's samples are written once."""
+        with self._tx() as conn:
+            if conn.execute("SELECT 1 FROM cards WHERE id = ?", (card_id,)).fetchone() is None:
+                raise CardNotFound(f"card '{card_id}' not found; create the card before writing its samples")
+            if conn.execute("SELECT 1 FROM card_samples WHERE card_id = ? LIMIT 1", (card_id,)).fetchone():
+                raise CardExists(f"card '{card_id}' has its samples already; samples are written once")
+            conn.executemany(
+                "INSERT INTO card_samples (card_id, idx, data) VALUES (?, ?, ?)",
+                [(card_id, index, _dumps(sample)) for index, sample in enumerate(samples)],
+            )
+        return len(samples)
+
+    def samples(self, card_id: str, offset: int = 0, limit: int | None = None) -> list[Any]:
+        rows = self._read(
+            "SELECT data FROM card_samples WHERE card_id = ? ORDER BY idx LIMIT ? OFFSET ?",
+            (card_id, -1 if limit is None else limit, offset),
+        )
+        return [orjson.loads(data) for (data,) in rows]
 
     # --- aliases -----------------------------------------------------------------------------
 

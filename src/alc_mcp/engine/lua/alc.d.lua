@@ -195,6 +195,11 @@ alc.vars = {}
 ---@class alc.StatsLib
 alc.stats = {}
 
+---Immutable evaluation cards, in the same store the alc_card_* tools read. A card is
+---written once (a second create of its id fails); its samples are rows, written once.
+---@class alc.CardLib
+alc.card = {}
+
 ---Seeded random streams and statistics. Arrays of numbers are Lua arrays of integers or
 ---floats (strings are not coerced); results are floats. Not bit-compatible with algocline's RNG.
 ---@class alc.MathLib
@@ -867,3 +872,81 @@ function alc.fork_each(items, opts) end
 ---@param report table A report as `evalframe.run` builds it (`cases[i].runs[j].score/passed`).
 ---@return table
 function alc._eval_summary(report) end
+
+---Run `strategy` on every case of `scenario` (evalframe, the alc_eval tool's runner: same
+---summary for the same answers). `scenario` is a table or a name (a module `require`
+---finds, else `<alc.dirs().scenarios>/<name>.lua`, else a bundled scenario).
+---@param scenario string|table
+---@param strategy string A package name.
+---@param opts? {strategy_opts?: table, repeats?: integer, parallel?: integer, auto_card?: boolean, card_pkg?: string, model?: string}
+---@return table report `{name, summary, cases, card_id?}`
+function alc.eval(scenario, strategy, opts) end
+
+---Internal: the text of a named scenario file the server reads for `alc.eval` (journaled).
+---@param name string
+---@return string|nil source
+---@return string|nil chunkname
+function alc._scenario_source(name) end
+
+---The SHA-256 of `s` (bytes; numbers as Lua prints them) in lower-case hex: a fingerprint
+---that is the same on every machine and in every version.
+---@param s string|number
+---@return string
+function alc.hash(s) end
+
+---The server's directories, so package code never needs os.getenv.
+---@return {home: string, packages: string, scenarios: string}
+function alc.dirs() end
+
+-- ---------------------------------------------------------------------------
+-- alc.card
+-- ---------------------------------------------------------------------------
+
+---Write a new card. `t.pkg.name` is required; `t.card_id` is optional (else
+---`{pkg}_{model}_{YYYYMMDDTHHMMSS}_{hash6}`). Fails if a card with that id exists.
+---@param t table Any JSON fields, plus `pkg = {name=}`, optional `model`, `scenario`, `card_id`.
+---@return {card_id: string, created_at: integer, path: string}
+function alc.card.create(t) end
+
+---The card with this id, or nil.
+---@param card_id string
+---@return table|nil
+function alc.card.get(card_id) end
+
+---Brief rows of the cards, newest first, optionally of one `pkg`, `scenario` or `model`.
+---@param filter? {pkg?: string, scenario?: string, model?: string}
+---@return table[]
+function alc.card.list(filter) end
+
+---Whole cards matching `where` (Prisma-like: `{["stats.pass_rate"] = {gte = 0.8}}`, `_and`,
+---`_or`, `_not`), sorted by `order_by` (`"-summary.mean"`), paged with `limit`/`offset`.
+---@param query? {pkg?: string, where?: table, order_by?: string|string[], limit?: integer, offset?: integer}
+---@return table[]
+function alc.card.find(query) end
+
+---Point `alias` at an existing card (an alias may move; cards never do).
+---@param alias string|{alias: string, card_id: string}
+---@param card_id? string
+---@return {alias: string, card_id: string, previous: string|nil}
+function alc.card.alias_set(alias, card_id) end
+
+---Every alias and the card it names.
+---@return {alias: string, card_id: string, updated_at: integer}[]
+function alc.card.alias_list() end
+
+---The card an alias names, or nil.
+---@param alias string
+---@return table|nil
+function alc.card.get_by_alias(alias) end
+
+---Write a card's samples (one row each). Fails if the card is missing or has samples already.
+---@param card_id string
+---@param samples table[]
+---@return {card_id: string, count: integer}
+function alc.card.write_samples(card_id, samples) end
+
+---A card's samples in order, optionally filtered by `where` and paged.
+---@param card_id string
+---@param opts? {offset?: integer, limit?: integer, where?: table}
+---@return table[]
+function alc.card.read_samples(card_id, opts) end

@@ -487,3 +487,75 @@ function A.pipe(strategies, ctx_, opts)
   end
   return c
 end
+
+-- ---------------------------------------------------------------------------
+-- alc.eval(scenario, strategy, opts): a facade over the evalframe package, the same
+-- runner the alc_eval tool uses, so the summary is the same for the same answers.
+-- scenario: a table (evalframe's full form or {cases=, graders=}), or a name: a module
+-- `require` finds, else a scenario file the server reads (alc.dirs().scenarios, then
+-- the bundled ones). opts: strategy_opts, repeats, parallel, auto_card, card_pkg, model.
+-- ---------------------------------------------------------------------------
+
+local package_loaded = package.loaded
+
+local function eval_scenario(scenario, ef)
+  if type(scenario) == "table" then return scenario, nil end
+  local loaded = package_loaded[scenario]
+  if loaded == nil then
+    local ok, value = pcall(captured_require, scenario)
+    if ok then loaded = value end
+  end
+  if loaded == nil then
+    local source, chunkname = A._scenario_source(scenario)
+    if source ~= nil then loaded = ef.load_scenario(source, chunkname) end
+  end
+  if loaded == nil then error("alc.eval: could not resolve scenario '" .. scenario .. "'", 3) end
+  if type(loaded) ~= "table" then
+    error("alc.eval: scenario resolved to " .. type(loaded) .. ", expected table", 3)
+  end
+  return loaded, scenario
+end
+
+local function eval_samples(report)
+  local samples = {}
+  for _, case in ipairs(report.cases or {}) do
+    for _, run in ipairs(case.runs or {}) do
+      samples[#samples + 1] = {
+        case = case.name, input = case.input, expected = case.expected, ["repeat"] = run["repeat"],
+        ok = run.ok, score = run.score, passed = run.passed, output = run.output, error = run.error,
+      }
+    end
+  end
+  return samples
+end
+
+function A.eval(scenario, strategy, opts)
+  if scenario == nil then error("alc.eval: scenario is required", 2) end
+  if type(scenario) ~= "string" and type(scenario) ~= "table" then
+    error("alc.eval: scenario must be a string or table", 2)
+  end
+  if type(strategy) ~= "string" then error("alc.eval: strategy must be a string package name", 2) end
+  opts = opts or {}
+  local found, ef = pcall(captured_require, "evalframe")
+  if not found then error("alc.eval: evalframe not installed. Run alc_pkg_install to add it.", 2) end
+  local spec, name = eval_scenario(scenario, ef)
+  local ok, shaped = pcall(ef.scenario, spec, name)
+  if not ok then error("alc.eval: " .. tostring(shaped), 2) end
+  local report = ef.run(shaped, strategy, {
+    strategy_opts = opts.strategy_opts, repeats = opts.repeats, parallel = opts.parallel,
+  })
+  if opts.auto_card then
+    local summary = report.summary or {}
+    local card = A.card.create({
+      pkg = { name = opts.card_pkg or strategy },
+      scenario = { name = report.scenario },
+      model = opts.model,
+      stats = { pass_rate = summary.pass_rate, mean_score = summary.mean, n = summary.n, passed = summary.passed },
+      summary = summary,
+    })
+    A.card.write_samples(card.card_id, eval_samples(report))
+    report.card_id = card.card_id
+    A.log("info", "alc.eval: card emitted — " .. card.card_id)
+  end
+  return report
+end

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from alc_mcp.engine.stdlib import evaluation, fork, mathlib, state, text, vars
+from alc_mcp.engine.stdlib import cards, evaluation, fork, host, mathlib, state, text, vars
 
 __all__ = ["MODULES"]
 
-MODULES: tuple[ModuleType, ...] = (state, text, mathlib, fork, vars, evaluation)
+MODULES: tuple[ModuleType, ...] = (state, text, mathlib, fork, vars, evaluation, cards, host)

@@ -170,6 +170,23 @@ CARD_SCHEMA: tuple[str, ...] = (
     """,
     "CREATE INDEX IF NOT EXISTS evals_by_created ON evals (created_at, id)",
     "CREATE INDEX IF NOT EXISTS evals_by_session ON evals (session_id)",
+    # alc.card.write_samples: one row per sample, written once per card, never changed.
+    """
+    CREATE TABLE IF NOT EXISTS card_samples (
+        card_id  TEXT NOT NULL REFERENCES cards (id),
+        idx      INTEGER NOT NULL,
+        data     TEXT NOT NULL,
+        PRIMARY KEY (card_id, idx)
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TRIGGER IF NOT EXISTS card_samples_immutable_update BEFORE UPDATE ON card_samples
+    BEGIN SELECT RAISE(ABORT, 'card samples are immutable'); END
+    """,
+    """
+    CREATE TRIGGER IF NOT EXISTS card_samples_immutable_delete BEFORE DELETE ON card_samples
+    BEGIN SELECT RAISE(ABORT, 'card samples are immutable'); END
+    """,
 )
 
 MIGRATIONS = (*MIGRATIONS, CARD_SCHEMA)  # 3: evaluation cards, aliases and history
