@@ -15,7 +15,7 @@ from tests.durable.support import durable_config, serve, status_of
 
 pytestmark = pytest.mark.anyio
 
-STEPS = 8
+STEPS = 16
 
 #: Every step does the same CPU work (no clocks: nothing to journal), then pauses.
 BURN = """
@@ -29,8 +29,9 @@ end
 return acc
 """
 
-#: ~0.1-0.2 s of Lua per step here: each inside the 0.6 s run limit, all eight of them
-#: (a whole replay) beyond the limit plus the watchdog's grace.
+#: ~0.1-0.2 s of Lua per step here: each far inside the 1.5 s run limit (room for a
+#: machine loaded several times over), all sixteen of them (a whole replay) beyond the
+#: limit plus the watchdog's grace.
 WORK = 8_000_000
 
 
@@ -40,7 +41,7 @@ def limits(run_seconds: float) -> Limits:
     )
 
 
-def config(home: Path, run_seconds: float = 0.6) -> Config:
+def config(home: Path, run_seconds: float = 1.5) -> Config:
     return durable_config(home, limits=limits(run_seconds))
 
 
