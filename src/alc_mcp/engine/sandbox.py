@@ -191,6 +191,12 @@ class SandboxHost:
     os_clock: Callable[[], float]
 
 
+def _patterns_source() -> tuple[bytes, bytes]:
+    """The Lua matcher's source and chunk name, for the bootstrap to load on first use.
+    It holds no reference to the runtime, so the VM stays collectable."""
+    return PATTERNS_SOURCE, PATTERNS_CHUNK.encode()
+
+
 def install_sandbox(runtime: lua54.LuaRuntime, host: SandboxHost) -> Any:
     """Run the bootstrap; returns its API table (``wrap``, ``run``)."""
     table = runtime.table_from(
@@ -210,7 +216,7 @@ def install_sandbox(runtime: lua54.LuaRuntime, host: SandboxHost) -> Any:
             b"clock_quantum": CLOCK_QUANTUM,
             b"bytes_per_instruction": BYTES_PER_INSTRUCTION,
             b"pattern_safe_steps": PATTERN_SAFE_STEPS,
-            b"patterns": runtime.compile(PATTERNS_SOURCE, name=PATTERNS_CHUNK),
+            b"patterns_source": _patterns_source,
         }
     )
     bootstrap = runtime.compile(SANDBOX_SOURCE, name=SANDBOX_CHUNK)

@@ -3,8 +3,9 @@
 -- global that could reach the filesystem, the process or Python.
 --
 -- Arguments: host (a table of Python callbacks) and settings (hook_every,
--- check_every, clock_quantum, bytes_per_instruction, pattern_safe_steps and patterns,
--- the compiled Lua matcher). Returns a table of functions the Python engine drives.
+-- check_every, clock_quantum, bytes_per_instruction, pattern_safe_steps, and
+-- patterns_source, which returns the Lua matcher's source and chunk name). Returns a
+-- table of functions the Python engine drives.
 local host, settings = ...
 local hook_every, check_every = settings.hook_every, settings.check_every
 local clock_quantum, bytes_per_instruction = settings.clock_quantum, settings.bytes_per_instruction
@@ -16,7 +17,7 @@ local raw_pcall, raw_xpcall, raw_error = pcall, xpcall, error
 local raw_type, raw_tostring, raw_select = type, tostring, select
 local raw_setmetatable, raw_getmetatable, raw_rawget = setmetatable, getmetatable, rawget
 local raw_rawlen, tointeger = rawlen, math.tointeger
-local raw_load = load
+local raw_load, raw_assert = load, assert
 local co_create, co_resume, co_close = coroutine.create, coroutine.resume, coroutine.close
 local pack, concat, sort, raw_unpack = table.pack, table.concat, table.sort, table.unpack
 local raw_next, raw_rawget_t = next, rawget
@@ -529,13 +530,23 @@ do
   local function fail(message)
     raw_error(user_where() .. message, 0)
   end
-  local lua_patterns = settings.patterns({
-    byte = s_byte, sub = s_sub, find = s_find, gsub = s_gsub, char = s_char,
-    concat = concat, unpack = unpack, tostring = raw_tostring, type = raw_type, fail = fail,
-    charge = charge,
-  })
-  local lua_find, lua_match, lua_gmatch, lua_gsub =
-    lua_patterns.find, lua_patterns.match, lua_patterns.gmatch, lua_patterns.gsub
+  -- Compiled on the first expensive call: most scripts never need it, and every
+  -- paused session would otherwise hold its code (about 30 KiB of Lua heap).
+  local lua_patterns = nil
+  local function matcher(name)
+    if lua_patterns == nil then
+      -- An empty environment: the matcher uses only what `deps` hands it, never the
+      -- script's (possibly clobbered) globals.
+      local source, name = settings.patterns_source()
+      local chunk = raw_assert(raw_load(source, name, "t", {}))
+      lua_patterns = chunk({
+        byte = s_byte, sub = s_sub, find = s_find, gsub = s_gsub, char = s_char,
+        concat = concat, unpack = unpack, tostring = raw_tostring, type = raw_type, fail = fail,
+        charge = charge,
+      })
+    end
+    return lua_patterns[name]
+  end
 
   local SPECIALS = "[%^%$%*%+%?%.%(%[%%%-]"
   local CLOSE = 41
@@ -661,11 +672,11 @@ do
     if plain or entry_of(p)[4] then
       local cost = subject * (#p + 1)
       if cost <= pattern_safe_steps then return worked(cost, raw_pcall(c_find, ...)) end
-      return finish(raw_pcall(lua_find, s, p, i, true))
+      return finish(raw_pcall(matcher("find"), s, p, i, true))
     end
     local cost = worst_case(p, subject)
     if cost <= pattern_safe_steps then return worked(cost, raw_pcall(c_find, ...)) end
-    return finish(raw_pcall(lua_find, s, p, i, false))
+    return finish(raw_pcall(matcher("find"), s, p, i, false))
   end
 
   string.find = function(...)
@@ -691,7 +702,7 @@ do
     if s == nil then return finish(raw_pcall(c_match, ...)) end
     local cost = worst_case(p, subject)
     if cost <= pattern_safe_steps then return worked(cost, raw_pcall(c_match, ...)) end
-    return finish(raw_pcall(lua_match, s, p, i))
+    return finish(raw_pcall(matcher("match"), s, p, i))
   end
 
   string.match = function(...)
@@ -710,7 +721,7 @@ do
     local entry = entry_of(p)
     local cost = entry[2] * subject ^ (entry[1] + 1)
     if cost <= pattern_safe_steps then return worked(cost, raw_pcall(c_gmatch, ...)) end
-    return finish(raw_pcall(lua_gmatch, s, p, i))
+    return finish(raw_pcall(matcher("gmatch"), s, p, i))
   end
 
   local function c_gsub_done(cost, ok, r, count)
@@ -733,7 +744,7 @@ do
     local cost = worst_case(pat, subject)
     if cost <= pattern_safe_steps then return c_gsub_done(cost, raw_pcall(c_gsub, ...)) end
     -- Like C, an unchanged subject comes back as the string it was converted to.
-    local ok, r, count = raw_pcall(lua_gsub, s, pat, repl, n)
+    local ok, r, count = raw_pcall(matcher("gsub"), s, pat, repl, n)
     if not ok then rethrow(r) end
     charge_bytes(#r)
     return r, count
