@@ -39,6 +39,7 @@ from alc_mcp.domain.journal import Finished, History, fold
 from alc_mcp.domain.pending_filter import PendingFilter
 from alc_mcp.domain.program import Program
 from alc_mcp.domain.state import Phase
+from alc_mcp.engine import memory
 from alc_mcp.engine.clock import now_ms
 from alc_mcp.engine.journal import JournalWriter, SessionRecorder
 from alc_mcp.engine.packages import PackageResolver
@@ -130,7 +131,10 @@ class SessionRegistry:
         return await self.writer.call(partial(operation, self.store))
 
     async def open(self) -> int:
-        """Register the resumable sessions found in the store; returns how many."""
+        """Register the resumable sessions found in the store; returns how many. Caps
+        the C heaps session threads allocate from, so ended sessions' memory can be
+        given back (``engine.memory``)."""
+        memory.limit_heaps()
         if self.store is None:
             return 0
         rows = await self._stored(lambda s: s.list_sessions(limit=sys.maxsize, statuses=RESUMABLE))

@@ -21,6 +21,7 @@ from lupa import lua54
 
 from alc_mcp.config import Limits
 from alc_mcp.domain.program import Program
+from alc_mcp.engine import memory
 from alc_mcp.engine.bridge import Bridge
 from alc_mcp.engine.effects import Effects
 from alc_mcp.engine.errors import FatalError
@@ -138,10 +139,12 @@ class LuaWorker:
             event = ScriptCancelled()
         with contextlib.suppress(WorkerGone):  # nobody is listening any more
             self._post(event)
+        memory.release_soon()
 
     def _execute(self) -> WorkerEvent:
         self.monitor.start_run()
         runtime = new_runtime(self._limits)
+        api = None
         try:
             json = LuaJson(runtime)
             api = install_sandbox(runtime, self._sandbox_host())
@@ -155,6 +158,11 @@ class LuaWorker:
             return ScriptFailed(self.monitor.explain(f"lua error: {_error_text(exc)}"))
         except LuaValueError as exc:
             return ScriptFailed(f"lua error: cannot return this value as JSON: {exc}")
+        finally:
+            if api is not None:
+                # Best effort: what it cannot drop, Python's cycle collector frees later.
+                with contextlib.suppress(lua54.LuaError):
+                    api.release()
         if self.monitor.fatal is not None:
             return ScriptFailed(self.monitor.fatal)
         message = clean_traceback(_text(value))

@@ -12,13 +12,15 @@ local clock_quantum, bytes_per_instruction = settings.clock_quantum, settings.by
 local pattern_safe_steps = settings.pattern_safe_steps
 
 local sethook, traceback, raw_metatable = debug.sethook, debug.traceback, debug.getmetatable
-local getinfo = debug.getinfo
+local getinfo, getregistry, raw_setmetatable_any = debug.getinfo, debug.getregistry, debug.setmetatable
 local raw_pcall, raw_xpcall, raw_error = pcall, xpcall, error
 local raw_type, raw_tostring, raw_select = type, tostring, select
 local raw_setmetatable, raw_getmetatable, raw_rawget = setmetatable, getmetatable, rawget
+local raw_rawset = rawset
 local raw_rawlen, tointeger = rawlen, math.tointeger
 local raw_load, raw_assert = load, assert
 local co_create, co_resume, co_close = coroutine.create, coroutine.resume, coroutine.close
+local co_wrap = coroutine.wrap
 local pack, concat, sort, raw_unpack = table.pack, table.concat, table.sort, table.unpack
 local raw_next, raw_rawget_t = next, rawget
 local host_check, host_log, host_write, host_seed = host.check, host.log, host.write, host.random_seed
@@ -819,5 +821,26 @@ function api.run(source, chunkname)
   local ok, result = raw_xpcall(fn, handler)
   return ok, result
 end
+
+-- Called once the run is over: drops everything the script and the library left
+-- reachable (globals, loaded modules, the string metatable), then collects. The Python
+-- callbacks the VM held go with it, so the VM is freed as soon as the engine lets go of
+-- it, not whenever Python's cycle collector next runs (they reference each other).
+-- A coroutine.wrap function is a C function, and its coroutine has no hook: a limit
+-- that tripped (the hook then fires at every instruction) cannot stop it.
+api.release = co_wrap(function()
+  sentinel_mt.__gc = nil
+  encode_error = nil
+  local registry = getregistry()
+  for _, t in raw_next, { registry[2], registry._LOADED, registry._PRELOAD } do
+    if raw_type(t) == "table" then
+      for k in raw_next, t do raw_rawset(t, k, nil) end
+      raw_setmetatable_any(t, nil)
+    end
+  end
+  raw_setmetatable_any("", nil)
+  collect("collect")
+  collect("collect")
+end)
 
 return api
