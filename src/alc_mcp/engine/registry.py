@@ -482,12 +482,17 @@ class SessionRegistry:
 
     def _make_room(self) -> None:
         """Keep the number of live VMs under the cap by hibernating the least recently
-        used paused sessions (running ones cannot be hibernated)."""
-        while len(self._sessions) >= self.config.max_live_sessions:
-            candidates = [s for s in self._sessions.values() if self._can_hibernate(s)]
-            if not candidates:
-                return
-            self.hibernate(min(candidates, key=lambda s: s.last_activity_ms))
+        used paused sessions (running ones cannot be hibernated). One sort by last
+        activity, not a scan of every live session per hibernation: at the cap, every
+        start and revival makes room."""
+        excess = len(self._sessions) - self.config.max_live_sessions + 1
+        if excess <= 0:
+            return
+        for session in sorted(self._sessions.values(), key=_last_activity):
+            if self.hibernate(session):
+                excess -= 1
+                if excess == 0:
+                    return
 
     def hibernate_idle(self) -> list[str]:
         cutoff = now_ms() - int(self.config.hibernate_after_seconds * 1000)
@@ -730,6 +735,10 @@ def _is_dead(owner: str | None, pid: int | None) -> bool:
     except OSError:  # exists, but is not ours to signal
         return False
     return False
+
+
+def _last_activity(session: Session) -> int:
+    return session.last_activity_ms
 
 
 def _ignore(future: Any) -> None:
