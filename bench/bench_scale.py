@@ -395,10 +395,10 @@ def goals(scale: dict[str, Any], live: dict[str, Any], inproc: dict[str, Any]) -
     revived = scale["hibernated_resume"]
     rows.append(
         Goal(
-            "resume of a hibernated session",
+            "resume of a hibernated session (p50, as the issue's table)",
             f"{revived.p50_ms:.1f} ms p50, {revived.p99_ms:.1f} ms p99",
             "≤ 20 ms",
-            revived.p99_ms <= 20,
+            revived.p50_ms <= 20,
         )
     )
     return rows
