@@ -199,10 +199,21 @@ class SessionRegistry:
     async def _exclusive(self, session_id: str) -> AsyncIterator[None]:
         """Hold the session's guard; see the module docstring for who waits and who is refused."""
         guard = self._guards.setdefault(session_id, anyio.Lock())
-        if not guard.locked():
-            async with guard:
+        try:
+            if not guard.locked():
+                async with guard:
+                    yield
+                return
+            async with self._waited(session_id, guard):
                 yield
-            return
+        finally:
+            if session_id not in self._sessions and session_id not in self._dormant:
+                self._forget_guard(session_id)  # finished or deleted: no guard kept for good
+
+    @asynccontextmanager
+    async def _waited(self, session_id: str, guard: anyio.Lock) -> AsyncIterator[None]:
+        """Hold a guard another call holds now, once it is ours, if the pause we came
+        for is still open."""
         session = self._sessions.get(session_id)
         if session is not None and session.phase is Phase.RUNNING:
             raise self._busy(session_id)
@@ -475,6 +486,7 @@ class SessionRegistry:
         session.close()
         del self._sessions[session.id]
         self._release_lease(session.id)
+        self._forget_guard(session.id)  # unguarded (see _can_hibernate): made anew when needed
         self._dormant[session.id] = Dormant(
             session.id, session.name, session.strategy, session.last_activity_ms
         )
