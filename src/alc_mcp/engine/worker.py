@@ -176,16 +176,9 @@ class LuaWorker:
         )
         bridge = Bridge(context)
         lua_globals = runtime.globals()
-        alc = runtime.table()
-        for name, callback in bridge.functions().items():
-            target = alc
-            *parents, leaf = name.split(".")
-            for parent in parents:
-                key = parent.encode()
-                if target[key] is None:
-                    target[key] = runtime.table()
-                target = target[key]
-            target[leaf.encode()] = api.wrap(callback)
+        # One call into Lua for all ~90 functions, not three lupa operations each.
+        flat = runtime.table_from({name.encode(): callback for name, callback in bridge.functions().items()})
+        alc = api.install(flat)
         lua_globals[b"alc"] = alc
         api.set_error_encoder(alc[b"json_encode"])
         lua_globals[b"ctx"] = json.to_lua(self._program.ctx)

@@ -812,6 +812,28 @@ function api.wrap(f)
   end
 end
 
+-- The alc table from {name = Python callback} in one call from Python: dots in a name
+-- are sub-tables ("math.mean" is alc.math.mean), and every callback is wrapped.
+function api.install(flat)
+  local alc = {}
+  for name, f in raw_next, flat do
+    local target, start = alc, 1
+    local dot = s_find(name, ".", start, true)
+    while dot do
+      local key = s_sub(name, start, dot - 1)
+      local sub = raw_rawget(target, key)
+      if sub == nil then
+        sub = {}
+        raw_rawset(target, key, sub)
+      end
+      target, start = sub, dot + 1
+      dot = s_find(name, ".", start, true)
+    end
+    raw_rawset(target, s_sub(name, start), api.wrap(f))
+  end
+  return alc
+end
+
 -- Runs a text chunk on the VM's main thread with the limit hook armed. Returns
 -- (true, first result) or (false, message).
 function api.run(source, chunkname)
