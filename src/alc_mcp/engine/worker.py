@@ -31,13 +31,21 @@ from alc_mcp.engine.luaargs import as_text, lua_callback
 from alc_mcp.engine.luajson import LuaJson, LuaValueError
 from alc_mcp.engine.packages import ModuleNotFound, PackageError, PackageResolver
 from alc_mcp.engine.port import BridgeContext, SessionPort
-from alc_mcp.engine.sandbox import LimitMonitor, SandboxHost, clean_traceback, install_sandbox, new_runtime
+from alc_mcp.engine.sandbox import (
+    LimitMonitor,
+    SandboxHost,
+    clean_traceback,
+    install_sandbox,
+    new_runtime,
+    precompiled,
+)
 from alc_mcp.engine.storage import SharedStore
 
 __all__ = [
     "CANCELLED",
     "PRELUDE_CHUNK",
     "PRELUDE_SOURCE",
+    "REQUIRE_CHUNK",
     "REQUIRE_SOURCE",
     "EffectsFactory",
     "LuaWorker",
@@ -51,6 +59,7 @@ CANCELLED = "session cancelled by the host"
 PRELUDE_SOURCE = resources.files("alc_mcp.engine").joinpath("lua/prelude.lua").read_bytes()
 PRELUDE_CHUNK = "=[alc prelude]"
 REQUIRE_SOURCE = resources.files("alc_mcp.engine").joinpath("lua/require.lua").read_bytes()
+REQUIRE_CHUNK = "=[alc require]"
 _CANCEL = object()
 
 
@@ -182,8 +191,10 @@ class LuaWorker:
         lua_globals[b"alc"] = alc
         api.set_error_encoder(alc[b"json_encode"])
         lua_globals[b"ctx"] = json.to_lua(self._program.ctx)
-        runtime.execute(REQUIRE_SOURCE, api.wrap(self._find_module), name="=[alc require]")
-        runtime.execute(PRELUDE_SOURCE, name=PRELUDE_CHUNK)
+        runtime.execute(
+            precompiled(REQUIRE_SOURCE, REQUIRE_CHUNK), api.wrap(self._find_module), name=REQUIRE_CHUNK
+        )
+        runtime.execute(precompiled(PRELUDE_SOURCE, PRELUDE_CHUNK), name=PRELUDE_CHUNK)
 
     def _make_child(
         self, vm: int, strategy: str, ctx: Any, post: Callable[[WorkerEvent], None], effects: EffectsFactory
