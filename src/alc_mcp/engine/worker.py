@@ -185,9 +185,14 @@ class LuaWorker:
         )
         bridge = Bridge(context)
         lua_globals = runtime.globals()
-        # One call into Lua for all ~90 functions, not three lupa operations each.
-        flat = runtime.table_from({name.encode(): callback for name, callback in bridge.functions().items()})
-        alc = api.install(flat)
+        # One call into Lua for all ~90 functions, and one Python object behind them.
+        functions = bridge.functions()
+        callbacks = list(functions.values())
+
+        def dispatch(index: int, *args: Any) -> tuple[Any, ...]:
+            return callbacks[index - 1](*args)
+
+        alc = api.install(runtime.table_from([name.encode() for name in functions]), dispatch)
         lua_globals[b"alc"] = alc
         api.set_error_encoder(alc[b"json_encode"])
         lua_globals[b"ctx"] = json.to_lua(self._program.ctx)

@@ -812,11 +812,13 @@ function api.wrap(f)
   end
 end
 
--- The alc table from {name = Python callback} in one call from Python: dots in a name
--- are sub-tables ("math.mean" is alc.math.mean), and every callback is wrapped.
-function api.install(flat)
+-- The alc table in one call from Python: `names` is an array of names (dots are
+-- sub-tables: "math.mean" is alc.math.mean) and `dispatch(i, ...)` runs the i-th
+-- callback, so the VM holds one Python object for all of them rather than one each.
+function api.install(names, dispatch)
   local alc = {}
-  for name, f in raw_next, flat do
+  for i = 1, raw_rawlen(names) do
+    local name = raw_rawget(names, i)
     local target, start = alc, 1
     local dot = s_find(name, ".", start, true)
     while dot do
@@ -829,7 +831,7 @@ function api.install(flat)
       target, start = sub, dot + 1
       dot = s_find(name, ".", start, true)
     end
-    raw_rawset(target, s_sub(name, start), api.wrap(f))
+    raw_rawset(target, s_sub(name, start), api.wrap(function(...) return dispatch(i, ...) end))
   end
   return alc
 end
