@@ -11,7 +11,8 @@ without ``ALC_*`` variables), it reports:
 
 1. the seconds from ``alc_run`` until the error result, and which limit it names;
 2. the latency of ``alc_continue`` → ``needs_response`` on a second, paused session,
-   called back to back for as long as the first one burns (median, p90, max).
+   called back to back for as long as the first one burns (median, p90, max); the
+   first row is the same loop with nothing burning, the machine's own noise.
 
 This is a measuring script, not a test: it checks that each dodge ends with a limit
 error and that every alc_continue pauses again, but never judges the timings (the
@@ -68,6 +69,10 @@ DODGES = {
     ),
 }
 
+#: The first row: the other session's latency while nothing burns, for this long.
+BASELINE = "(nothing burning)"
+BASELINE_SECONDS = 3.0
+
 LIMIT_VARIABLES = ("ALC_MAX_INSTRUCTIONS", "ALC_MAX_CPU_SECONDS", "ALC_MAX_MEMORY_MB", "ALC_MAX_RUN_SECONDS")
 
 
@@ -106,10 +111,28 @@ async def measure(client: Client, name: str, code: str) -> DodgeResult:
     return DodgeResult(name, outcome["seconds"], limit, stats)
 
 
+async def baseline(client: Client, seconds: float) -> DodgeResult:
+    """The same alc_continue loop with nothing burning: what this machine's scheduler
+    and load give anyway, to read the rows against (a shared box stalls on its own)."""
+    other = await start_paused(client)
+    await answer(client, other)
+    samples: list[float] = []
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        started = time.perf_counter()
+        await answer(client, other)
+        samples.append((time.perf_counter() - started) * 1000.0)
+    await cancel(client, other)
+    return DodgeResult(BASELINE, seconds, "-", LatencyStats.of(samples))
+
+
 async def run(names: list[str]) -> list[DodgeResult]:
     results = []
     with tempfile.TemporaryDirectory(prefix="alc-bench-") as home:
         async with Client(build_server(Config(home=Path(home)))) as client:
+            control = await baseline(client, BASELINE_SECONDS)
+            print_row(control)
+            results.append(control)
             for name in names:
                 result = await measure(client, name, DODGES[name])
                 print_row(result)

@@ -20,10 +20,9 @@ This is a measuring script, not a test: it checks that the server answers as exp
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,46 +31,35 @@ from typing import Any
 import anyio
 import orjson
 import psutil
-from mcp import Client, StdioServerParameters
+from mcp import Client
 
 from alc_mcp.config import Config
 from alc_mcp.server.app import build_server
 from common import (
+    KIB,
     BenchError,
     LatencyStats,
+    ProcessSample,
     call,
     cancel,
+    for_each,
     machine_facts,
     positive,
     print_machine,
     sample_continue,
+    server_process,
+    settle,
     start_paused,
+    stdio_client,
     timed_ms,
 )
 
-KIB = 1024
-#: How long to wait for session threads to exit after cancelling them.
-SETTLE_SECONDS = 10.0
-
-
 # --- talking to the server ---------------------------------------------------------
-
-
-def stdio_parameters(home: Path, **env: str) -> StdioServerParameters:
-    return StdioServerParameters(
-        command=sys.executable, args=["-m", "alc_mcp.cli"], env={"ALC_HOME": str(home), **env}
-    )
 
 
 @asynccontextmanager
 async def inprocess_client(home: Path) -> AsyncIterator[Client]:
     async with Client(build_server(Config(home=home))) as client:
-        yield client
-
-
-@asynccontextmanager
-async def stdio_client(home: Path, **env: str) -> AsyncIterator[Client]:
-    async with Client(stdio_parameters(home, **env)) as client:
         yield client
 
 
@@ -104,16 +92,6 @@ async def measure_latency(open_client: ClientFactory, rounds: int, warmup: int) 
 
 
 @dataclass(frozen=True, slots=True)
-class ProcessSample:
-    rss_kib: float
-    threads: int
-
-    @classmethod
-    def of(cls, process: psutil.Process) -> ProcessSample:
-        return cls(rss_kib=process.memory_info().rss / KIB, threads=process.num_threads())
-
-
-@dataclass(frozen=True, slots=True)
 class MemoryReport:
     sessions: int
     concurrency: int
@@ -129,42 +107,6 @@ class MemoryReport:
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "rss_per_session_kib": self.rss_per_session_kib}
-
-
-def server_process(known: set[int]) -> psutil.Process:
-    """The stdio server this process just spawned (a child not seen before)."""
-    fresh = [
-        child
-        for child in psutil.Process().children()
-        if child.pid not in known and "alc_mcp.cli" in child.cmdline()
-    ]
-    if len(fresh) != 1:
-        raise BenchError(f"expected one new alc_mcp.cli child process, found {len(fresh)}")
-    return fresh[0]
-
-
-async def for_each(
-    items: Sequence[Any], concurrency: int, action: Callable[[Any], Awaitable[Any]]
-) -> list[Any]:
-    """Apply ``action`` to every item with at most ``concurrency`` calls in flight."""
-    results: list[Any] = [None] * len(items)
-    limiter = anyio.CapacityLimiter(concurrency)
-
-    async def one(index: int, item: Any) -> None:
-        async with limiter:
-            results[index] = await action(item)
-
-    async with anyio.create_task_group() as tasks:
-        for index, item in enumerate(items):
-            tasks.start_soon(one, index, item)
-    return results
-
-
-async def settle(process: psutil.Process, threads: int) -> None:
-    """Wait until the server is back to ``threads`` threads (or give up after a while)."""
-    deadline = time.monotonic() + SETTLE_SECONDS
-    while process.num_threads() > threads and time.monotonic() < deadline:
-        await anyio.sleep(0.05)
 
 
 async def measure_memory(sessions: int, concurrency: int) -> MemoryReport:

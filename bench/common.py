@@ -10,19 +10,27 @@ import argparse
 import os
 import platform
 import statistics
+import sys
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
+import anyio
 import orjson
+import psutil
 from lupa import lua54
-from mcp import Client
+from mcp import Client, StdioServerParameters
 
 #: Pauses on every iteration, so each alc_continue pauses again and never completes.
 LOOP_SCRIPT = 'local i = 0 while true do i = i + 1; alc.llm("q" .. i) end'
 ANSWER = "ok"
+KIB = 1024
+#: How long to wait for session threads to exit after cancelling them.
+SETTLE_SECONDS = 10.0
 
 
 class BenchError(RuntimeError):
@@ -62,6 +70,67 @@ async def cancel(client: Client, session_id: str) -> None:
     payload = await call(client, "alc_cancel", session_id=session_id)
     if payload.get("status") != "cancelled":
         raise BenchError(f"alc_cancel: expected cancelled, got {payload}")
+
+
+# --- a server subprocess ----------------------------------------------------------
+
+
+def stdio_parameters(home: Path, **env: str) -> StdioServerParameters:
+    return StdioServerParameters(
+        command=sys.executable, args=["-m", "alc_mcp.cli"], env={"ALC_HOME": str(home), **env}
+    )
+
+
+@asynccontextmanager
+async def stdio_client(home: Path, **env: str) -> AsyncIterator[Client]:
+    async with Client(stdio_parameters(home, **env)) as client:
+        yield client
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessSample:
+    rss_kib: float
+    threads: int
+
+    @classmethod
+    def of(cls, process: psutil.Process) -> ProcessSample:
+        return cls(rss_kib=process.memory_info().rss / KIB, threads=process.num_threads())
+
+
+def server_process(known: set[int]) -> psutil.Process:
+    """The stdio server this process just spawned (a child not seen before)."""
+    fresh = [
+        child
+        for child in psutil.Process().children()
+        if child.pid not in known and "alc_mcp.cli" in child.cmdline()
+    ]
+    if len(fresh) != 1:
+        raise BenchError(f"expected one new alc_mcp.cli child process, found {len(fresh)}")
+    return fresh[0]
+
+
+async def for_each(
+    items: Sequence[Any], concurrency: int, action: Callable[[Any], Awaitable[Any]]
+) -> list[Any]:
+    """Apply ``action`` to every item with at most ``concurrency`` calls in flight."""
+    results: list[Any] = [None] * len(items)
+    limiter = anyio.CapacityLimiter(concurrency)
+
+    async def one(index: int, item: Any) -> None:
+        async with limiter:
+            results[index] = await action(item)
+
+    async with anyio.create_task_group() as tasks:
+        for index, item in enumerate(items):
+            tasks.start_soon(one, index, item)
+    return results
+
+
+async def settle(process: psutil.Process, threads: int) -> None:
+    """Wait until the server is back to ``threads`` threads (or give up after a while)."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while process.num_threads() > threads and time.monotonic() < deadline:
+        await anyio.sleep(0.05)
 
 
 # --- timing ------------------------------------------------------------------------

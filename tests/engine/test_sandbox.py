@@ -162,3 +162,17 @@ async def test_clocks_and_random_work(host: Host) -> None:
     return {type(os.time()), type(os.clock()), type(os.date("%Y")), r >= 1 and r <= 6, type(alc.time())}
     """
     assert await result_of(host, code) == ["number", "number", "string", True, "number"]
+
+
+async def test_expensive_patterns_work_after_the_script_clobbered_globals(host: Host) -> None:
+    # The Lua matcher for expensive patterns is loaded on the first call that needs it,
+    # which may come after the script has replaced every global it could reach.
+    code = """
+    local s = string.rep("a", 3000) .. "b"
+    local find, gsub, match = string.find, string.gsub, string.match
+    ipairs, pairs, next, load, string, table, setmetatable, assert = nil, nil, nil, nil, nil, nil, nil, nil
+    local i, j = find(s, ".-.-b")
+    local replaced, n = gsub("x1y22z", "(%d+)", "<%1>")
+    return {i, j, replaced, n, #match(s, "^(a*).-.-b$")}
+    """
+    assert await result_of(host, code) == [1, 3001, "x<1>y<22>z", 2, 3000]

@@ -21,11 +21,11 @@ from functools import partial
 from typing import Any, TypeVar
 
 import anyio
-import anyio.from_thread
 from anyio.lowlevel import current_token
 
 from alc_mcp.domain.journal import Finished, JournalEvent, Observed, ObservedBatch
 from alc_mcp.engine.clock import now_ms
+from alc_mcp.engine.handoff import LoopGone, post
 from alc_mcp.engine.storage import SessionStore
 
 __all__ = ["OBSERVED_BATCH", "JournalWriter", "SessionRecorder", "wait_future"]
@@ -46,8 +46,8 @@ async def wait_future(future: Future[T]) -> T:
                 # right here, on the loop: going through from_thread would wait for ourselves.
                 event.set()
                 return
-            with contextlib.suppress(RuntimeError):  # the loop is gone; nobody waits any more
-                anyio.from_thread.run_sync(event.set, token=token)
+            with contextlib.suppress(LoopGone):  # nobody waits any more
+                post(token, event.set)
 
         future.add_done_callback(wake)
         await event.wait()

@@ -40,6 +40,7 @@ from alc_mcp.domain.pending_filter import PendingFilter
 from alc_mcp.domain.program import Program
 from alc_mcp.domain.records import SessionRow
 from alc_mcp.domain.state import Phase
+from alc_mcp.engine import memory
 from alc_mcp.engine.clock import now_ms
 from alc_mcp.engine.journal import JournalWriter, SessionRecorder
 from alc_mcp.engine.packages import PackageResolver
@@ -141,7 +142,10 @@ class SessionRegistry:
         return await self.writer.call(partial(operation, self.store))
 
     async def open(self) -> int:
-        """Register the resumable sessions found in the store; returns how many."""
+        """Register the resumable sessions found in the store; returns how many. Caps
+        the C heaps session threads allocate from, so ended sessions' memory can be
+        given back (``engine.memory``)."""
+        memory.limit_heaps()
         if self.store is None:
             return 0
         rows = await self._stored(lambda s: s.list_sessions(limit=sys.maxsize, statuses=RESUMABLE))
@@ -206,10 +210,21 @@ class SessionRegistry:
     async def _exclusive(self, session_id: str) -> AsyncIterator[None]:
         """Hold the session's guard; see the module docstring for who waits and who is refused."""
         guard = self._guards.setdefault(session_id, anyio.Lock())
-        if not guard.locked():
-            async with guard:
+        try:
+            if not guard.locked():
+                async with guard:
+                    yield
+                return
+            async with self._waited(session_id, guard):
                 yield
-            return
+        finally:
+            if session_id not in self._sessions and session_id not in self._dormant:
+                self._forget_guard(session_id)  # finished or deleted: no guard kept for good
+
+    @asynccontextmanager
+    async def _waited(self, session_id: str, guard: anyio.Lock) -> AsyncIterator[None]:
+        """Hold a guard another call holds now, once it is ours, if the pause we came
+        for is still open."""
         session = self._sessions.get(session_id)
         if session is not None and session.phase is Phase.RUNNING:
             raise self._busy(session_id)
@@ -492,17 +507,23 @@ class SessionRegistry:
         session.close()
         del self._sessions[session.id]
         self._release_lease(session.id)
+        self._forget_guard(session.id)  # unguarded (see _can_hibernate): made anew when needed
         self._dormant[session.id] = _dormant_of(session)
         return True
 
     def _make_room(self) -> None:
         """Keep the number of live VMs under the cap by hibernating the least recently
-        used paused sessions (running ones cannot be hibernated)."""
-        while len(self._sessions) >= self.config.max_live_sessions:
-            candidates = [s for s in self._sessions.values() if self._can_hibernate(s)]
-            if not candidates:
-                return
-            self.hibernate(min(candidates, key=lambda s: s.last_activity_ms))
+        used paused sessions (running ones cannot be hibernated). One sort by last
+        activity, not a scan of every live session per hibernation: at the cap, every
+        start and revival makes room."""
+        excess = len(self._sessions) - self.config.max_live_sessions + 1
+        if excess <= 0:
+            return
+        for session in sorted(self._sessions.values(), key=_last_activity):
+            if self.hibernate(session):
+                excess -= 1
+                if excess == 0:
+                    return
 
     def hibernate_idle(self) -> list[str]:
         cutoff = now_ms() - int(self.config.hibernate_after_seconds * 1000)
@@ -776,6 +797,10 @@ def _is_dead(owner: str | None, pid: int | None) -> bool:
     except OSError:  # exists, but is not ours to signal
         return False
     return False
+
+
+def _last_activity(session: Session) -> int:
+    return session.last_activity_ms
 
 
 def _ignore(future: Any) -> None:

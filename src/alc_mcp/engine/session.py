@@ -3,8 +3,8 @@ the worker thread running the script, the channel between the two, and its journ
 
 State and metrics are touched from the event loop (pauses, feeds, snapshots) and from
 the session thread (logs, progress, stats, budget checks), so every access holds
-``_lock``. Events travel thread → loop through a memory stream fed with
-``anyio.from_thread.run_sync``; answers travel loop → thread through the worker's inbox.
+``_lock``. Events travel thread → loop through a memory stream fed by a call posted
+to the loop (``engine.handoff``); answers travel loop → thread through the worker's inbox.
 Everything the host is told has been journaled first.
 
 Calls that change a session (feed, cancel of a paused session, variable changes) are
@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
-import anyio.from_thread
 from anyio.lowlevel import EventLoopToken
 
 from alc_mcp import telemetry
@@ -45,6 +44,7 @@ from alc_mcp.engine.events import (
     ScriptReturned,
     WorkerEvent,
 )
+from alc_mcp.engine.handoff import LoopGone, post
 from alc_mcp.engine.journal import SessionRecorder
 from alc_mcp.engine.packages import PackageResolver
 from alc_mcp.engine.port import NO_FACILITIES, Facilities
@@ -252,12 +252,21 @@ class Session:
             return self.metrics.budget_remaining(now_ms())
 
     def _post_from_thread(self, event: WorkerEvent) -> None:
+        """Hand an event to the loop without waiting for it (see ``engine.handoff``):
+        the thread goes on to wait for its answers at once."""
         if self._closed:  # nobody will read it; do not wait for the loop at all
             raise WorkerGone("session closed")
         try:
-            anyio.from_thread.run_sync(self._send.send_nowait, event, token=self._token)
-        except (RuntimeError, anyio.ClosedResourceError, anyio.BrokenResourceError) as exc:
+            post(self._token, self._deliver, event)
+        except LoopGone as exc:
             raise WorkerGone(str(exc)) from exc
+
+    def _deliver(self, event: WorkerEvent) -> None:
+        try:
+            self._send.send_nowait(event)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            # Closed meanwhile: nobody will answer, so the thread must not wait.
+            self.worker.cancel()
 
     # --- loop side ------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from lupa import lua54
 
 from alc_mcp.config import Limits
 from alc_mcp.domain.program import Program
+from alc_mcp.engine import memory
 from alc_mcp.engine.bridge import Bridge
 from alc_mcp.engine.effects import Effects
 from alc_mcp.engine.errors import FatalError
@@ -30,13 +31,21 @@ from alc_mcp.engine.luaargs import as_text, lua_callback
 from alc_mcp.engine.luajson import LuaJson, LuaValueError
 from alc_mcp.engine.packages import ModuleNotFound, PackageError, PackageResolver
 from alc_mcp.engine.port import NO_FACILITIES, BridgeContext, Facilities, SessionPort
-from alc_mcp.engine.sandbox import LimitMonitor, SandboxHost, clean_traceback, install_sandbox, new_runtime
+from alc_mcp.engine.sandbox import (
+    LimitMonitor,
+    SandboxHost,
+    clean_traceback,
+    install_sandbox,
+    new_runtime,
+    precompiled,
+)
 from alc_mcp.engine.storage import SharedStore
 
 __all__ = [
     "CANCELLED",
     "PRELUDE_CHUNK",
     "PRELUDE_SOURCE",
+    "REQUIRE_CHUNK",
     "REQUIRE_SOURCE",
     "EffectsFactory",
     "LuaWorker",
@@ -50,6 +59,7 @@ CANCELLED = "session cancelled by the host"
 PRELUDE_SOURCE = resources.files("alc_mcp.engine").joinpath("lua/prelude.lua").read_bytes()
 PRELUDE_CHUNK = "=[alc prelude]"
 REQUIRE_SOURCE = resources.files("alc_mcp.engine").joinpath("lua/require.lua").read_bytes()
+REQUIRE_CHUNK = "=[alc require]"
 _CANCEL = object()
 
 
@@ -140,10 +150,12 @@ class LuaWorker:
             event = ScriptCancelled()
         with contextlib.suppress(WorkerGone):  # nobody is listening any more
             self._post(event)
+        memory.release_soon()
 
     def _execute(self) -> WorkerEvent:
         self.monitor.start_run()
         runtime = new_runtime(self._limits)
+        api = None
         try:
             json = LuaJson(runtime)
             api = install_sandbox(runtime, self._sandbox_host())
@@ -157,6 +169,11 @@ class LuaWorker:
             return ScriptFailed(self.monitor.explain(f"lua error: {_error_text(exc)}"))
         except LuaValueError as exc:
             return ScriptFailed(f"lua error: cannot return this value as JSON: {exc}")
+        finally:
+            if api is not None:
+                # Best effort: what it cannot drop, Python's cycle collector frees later.
+                with contextlib.suppress(lua54.LuaError):
+                    api.release()
         if self.monitor.fatal is not None:
             return ScriptFailed(self.monitor.fatal)
         message = clean_traceback(_text(value))
@@ -170,21 +187,21 @@ class LuaWorker:
         )
         bridge = Bridge(context)
         lua_globals = runtime.globals()
-        alc = runtime.table()
-        for name, callback in bridge.functions().items():
-            target = alc
-            *parents, leaf = name.split(".")
-            for parent in parents:
-                key = parent.encode()
-                if target[key] is None:
-                    target[key] = runtime.table()
-                target = target[key]
-            target[leaf.encode()] = api.wrap(callback)
+        # One call into Lua for all ~90 functions, and one Python object behind them.
+        functions = bridge.functions()
+        callbacks = list(functions.values())
+
+        def dispatch(index: int, *args: Any) -> tuple[Any, ...]:
+            return callbacks[index - 1](*args)
+
+        alc = api.install(runtime.table_from([name.encode() for name in functions]), dispatch)
         lua_globals[b"alc"] = alc
         api.set_error_encoder(alc[b"json_encode"])
         lua_globals[b"ctx"] = json.to_lua(self._program.ctx)
-        runtime.execute(REQUIRE_SOURCE, api.wrap(self._find_module), name="=[alc require]")
-        runtime.execute(PRELUDE_SOURCE, name=PRELUDE_CHUNK)
+        runtime.execute(
+            precompiled(REQUIRE_SOURCE, REQUIRE_CHUNK), api.wrap(self._find_module), name=REQUIRE_CHUNK
+        )
+        runtime.execute(precompiled(PRELUDE_SOURCE, PRELUDE_CHUNK), name=PRELUDE_CHUNK)
 
     def _make_child(
         self, vm: int, strategy: str, ctx: Any, post: Callable[[WorkerEvent], None], effects: EffectsFactory

@@ -31,7 +31,9 @@ do
   local all = {}
   for b = 0, 255 do all[b + 1] = char(b) end
   all = concat(all)
-  for _, cl in ipairs({ "a", "c", "d", "g", "l", "p", "s", "u", "w", "x" }) do
+  local names = { "a", "c", "d", "g", "l", "p", "s", "u", "w", "x" }
+  for i = 1, #names do
+    local cl = names[i]
     local members = {}
     c_gsub(all, "%" .. cl, function(ch) members[byte(ch)] = true end)
     classes[byte(cl)] = members

@@ -3,21 +3,24 @@
 -- global that could reach the filesystem, the process or Python.
 --
 -- Arguments: host (a table of Python callbacks) and settings (hook_every,
--- check_every, clock_quantum, bytes_per_instruction, pattern_safe_steps and patterns,
--- the compiled Lua matcher). Returns a table of functions the Python engine drives.
+-- check_every, clock_quantum, bytes_per_instruction, pattern_safe_steps, and
+-- patterns_source, which returns the Lua matcher's source and chunk name). Returns a
+-- table of functions the Python engine drives.
 local host, settings = ...
 local hook_every, check_every = settings.hook_every, settings.check_every
 local clock_quantum, bytes_per_instruction = settings.clock_quantum, settings.bytes_per_instruction
 local pattern_safe_steps = settings.pattern_safe_steps
 
 local sethook, traceback, raw_metatable = debug.sethook, debug.traceback, debug.getmetatable
-local getinfo = debug.getinfo
+local getinfo, getregistry, raw_setmetatable_any = debug.getinfo, debug.getregistry, debug.setmetatable
 local raw_pcall, raw_xpcall, raw_error = pcall, xpcall, error
 local raw_type, raw_tostring, raw_select = type, tostring, select
 local raw_setmetatable, raw_getmetatable, raw_rawget = setmetatable, getmetatable, rawget
+local raw_rawset = rawset
 local raw_rawlen, tointeger = rawlen, math.tointeger
-local raw_load = load
+local raw_load, raw_assert = load, assert
 local co_create, co_resume, co_close = coroutine.create, coroutine.resume, coroutine.close
+local co_wrap = coroutine.wrap
 local pack, concat, sort, raw_unpack = table.pack, table.concat, table.sort, table.unpack
 local raw_next, raw_rawget_t = next, rawget
 local host_check, host_log, host_write, host_seed = host.check, host.log, host.write, host.random_seed
@@ -529,13 +532,23 @@ do
   local function fail(message)
     raw_error(user_where() .. message, 0)
   end
-  local lua_patterns = settings.patterns({
-    byte = s_byte, sub = s_sub, find = s_find, gsub = s_gsub, char = s_char,
-    concat = concat, unpack = unpack, tostring = raw_tostring, type = raw_type, fail = fail,
-    charge = charge,
-  })
-  local lua_find, lua_match, lua_gmatch, lua_gsub =
-    lua_patterns.find, lua_patterns.match, lua_patterns.gmatch, lua_patterns.gsub
+  -- Compiled on the first expensive call: most scripts never need it, and every
+  -- paused session would otherwise hold its code (about 30 KiB of Lua heap).
+  local lua_patterns = nil
+  local function matcher(name)
+    if lua_patterns == nil then
+      -- An empty environment: the matcher uses only what `deps` hands it, never the
+      -- script's (possibly clobbered) globals.
+      local source, name = settings.patterns_source()
+      local chunk = raw_assert(raw_load(source, name, "t", {}))
+      lua_patterns = chunk({
+        byte = s_byte, sub = s_sub, find = s_find, gsub = s_gsub, char = s_char,
+        concat = concat, unpack = unpack, tostring = raw_tostring, type = raw_type, fail = fail,
+        charge = charge,
+      })
+    end
+    return lua_patterns[name]
+  end
 
   local SPECIALS = "[%^%$%*%+%?%.%(%[%%%-]"
   local CLOSE = 41
@@ -661,11 +674,11 @@ do
     if plain or entry_of(p)[4] then
       local cost = subject * (#p + 1)
       if cost <= pattern_safe_steps then return worked(cost, raw_pcall(c_find, ...)) end
-      return finish(raw_pcall(lua_find, s, p, i, true))
+      return finish(raw_pcall(matcher("find"), s, p, i, true))
     end
     local cost = worst_case(p, subject)
     if cost <= pattern_safe_steps then return worked(cost, raw_pcall(c_find, ...)) end
-    return finish(raw_pcall(lua_find, s, p, i, false))
+    return finish(raw_pcall(matcher("find"), s, p, i, false))
   end
 
   string.find = function(...)
@@ -691,7 +704,7 @@ do
     if s == nil then return finish(raw_pcall(c_match, ...)) end
     local cost = worst_case(p, subject)
     if cost <= pattern_safe_steps then return worked(cost, raw_pcall(c_match, ...)) end
-    return finish(raw_pcall(lua_match, s, p, i))
+    return finish(raw_pcall(matcher("match"), s, p, i))
   end
 
   string.match = function(...)
@@ -710,7 +723,7 @@ do
     local entry = entry_of(p)
     local cost = entry[2] * subject ^ (entry[1] + 1)
     if cost <= pattern_safe_steps then return worked(cost, raw_pcall(c_gmatch, ...)) end
-    return finish(raw_pcall(lua_gmatch, s, p, i))
+    return finish(raw_pcall(matcher("gmatch"), s, p, i))
   end
 
   local function c_gsub_done(cost, ok, r, count)
@@ -733,7 +746,7 @@ do
     local cost = worst_case(pat, subject)
     if cost <= pattern_safe_steps then return c_gsub_done(cost, raw_pcall(c_gsub, ...)) end
     -- Like C, an unchanged subject comes back as the string it was converted to.
-    local ok, r, count = raw_pcall(lua_gsub, s, pat, repl, n)
+    local ok, r, count = raw_pcall(matcher("gsub"), s, pat, repl, n)
     if not ok then rethrow(r) end
     charge_bytes(#r)
     return r, count
@@ -799,6 +812,30 @@ function api.wrap(f)
   end
 end
 
+-- The alc table in one call from Python: `names` is an array of names (dots are
+-- sub-tables: "math.mean" is alc.math.mean) and `dispatch(i, ...)` runs the i-th
+-- callback, so the VM holds one Python object for all of them rather than one each.
+function api.install(names, dispatch)
+  local alc = {}
+  for i = 1, raw_rawlen(names) do
+    local name = raw_rawget(names, i)
+    local target, start = alc, 1
+    local dot = s_find(name, ".", start, true)
+    while dot do
+      local key = s_sub(name, start, dot - 1)
+      local sub = raw_rawget(target, key)
+      if sub == nil then
+        sub = {}
+        raw_rawset(target, key, sub)
+      end
+      target, start = sub, dot + 1
+      dot = s_find(name, ".", start, true)
+    end
+    raw_rawset(target, s_sub(name, start), api.wrap(function(...) return dispatch(i, ...) end))
+  end
+  return alc
+end
+
 -- Runs a text chunk on the VM's main thread with the limit hook armed. Returns
 -- (true, first result) or (false, message).
 function api.run(source, chunkname)
@@ -808,5 +845,26 @@ function api.run(source, chunkname)
   local ok, result = raw_xpcall(fn, handler)
   return ok, result
 end
+
+-- Called once the run is over: drops everything the script and the library left
+-- reachable (globals, loaded modules, the string metatable), then collects. The Python
+-- callbacks the VM held go with it, so the VM is freed as soon as the engine lets go of
+-- it, not whenever Python's cycle collector next runs (they reference each other).
+-- A coroutine.wrap function is a C function, and its coroutine has no hook: a limit
+-- that tripped (the hook then fires at every instruction) cannot stop it.
+api.release = co_wrap(function()
+  sentinel_mt.__gc = nil
+  encode_error = nil
+  local registry = getregistry()
+  for _, t in raw_next, { registry[2], registry._LOADED, registry._PRELOAD } do
+    if raw_type(t) == "table" then
+      for k in raw_next, t do raw_rawset(t, k, nil) end
+      raw_setmetatable_any(t, nil)
+    end
+  end
+  raw_setmetatable_any("", nil)
+  collect("collect")
+  collect("collect")
+end)
 
 return api

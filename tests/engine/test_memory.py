@@ -1,0 +1,66 @@
+"""Sessions give their memory back when they end: the VM goes at once (not at the next
+run of Python's cycle collector), however the session ended, and its thread with it."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import pytest
+from lupa import lua54
+
+from alc_mcp.config import Config
+from alc_mcp.domain.feed_result import Completed, Failed, Paused
+from alc_mcp.domain.program import Program
+from alc_mcp.engine.session import Answer
+from tests.conftest import TEST_LIMITS
+from tests.engine.test_registry import in_memory
+
+pytestmark = pytest.mark.anyio
+
+LOOP = 'local i = 0 while true do i = i + 1; alc.llm("q" .. i) end'
+
+
+def live_runtimes() -> int:
+    return sum(isinstance(o, lua54.LuaRuntime) for o in gc.get_objects())
+
+
+@pytest.fixture
+def no_cycle_collector() -> Iterator[None]:
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+async def settled(before: int) -> int:
+    """Runtimes alive once the session threads have exited (they free the VM last)."""
+    with anyio.move_on_after(5):
+        while threading.active_count() > before:
+            await anyio.sleep(0.01)
+    return live_runtimes()
+
+
+@pytest.mark.usefixtures("no_cycle_collector")
+async def test_ended_sessions_free_their_vm_without_the_cycle_collector(tmp_path: Path) -> None:
+    registry = in_memory(Config(home=tmp_path, limits=TEST_LIMITS))
+    threads, runtimes = threading.active_count(), live_runtimes()
+    # Every way a session ends: it returns, fails, hits a limit inside pcall, is
+    # cancelled while paused, or is answered and then returns.
+    done = await registry.start(Program("local t = setmetatable({}, {__index = alc}) return 1", "=t"))
+    failed = await registry.start(Program("string.rep = alc.llm error('boom')", "=t"))
+    limited = await registry.start(Program("pcall(function() while true do end end)", "=t"))
+    paused_id, paused = await registry.start(Program(LOOP, "=t"))
+    answered_id, _ = await registry.start(Program("return alc.llm('x') .. '!'", "=t"))
+    assert isinstance(done[1], Completed) and isinstance(failed[1], Failed)
+    assert isinstance(limited[1], Failed) and "limit exceeded" in limited[1].error
+    assert isinstance(paused, Paused)
+    await registry.cancel(paused_id)
+    assert isinstance(await registry.feed(answered_id, [Answer(None, "ok")]), Completed)
+    assert await settled(threads) == runtimes
+    registry.close()
