@@ -22,6 +22,7 @@ class SessionRow:
     elapsed_ms: int | None
     stats: dict[str, Any] | None  # final {"auto": …, "custom": …} once finished
     notes_count: int
+    principal: str | None = None  # who started it, over an authenticated transport
 
     def summary_json(self) -> dict[str, Any]:
         """The row as ``alc_log_view`` lists it (no stats: they are per-session detail)."""

@@ -7,7 +7,10 @@ satisfies the same three protocols and nothing above it changes.
 - ``SessionStore``: each session's row and its journal, the record replay needs;
 - ``HistoryStore``: what spans sessions (aggregate stats, retention);
 - ``SharedStore``: ``alc.state``, the key-value space every session shares;
-- ``Storage``: the three of one backend, opened together (what the registry is given).
+- ``Storage``: the three of one backend, opened together (what the registry is given);
+- ``HandOver``: how one worker asks another to let go of a session (a backend that can
+  signal between processes has one; SQLite has none, so a session held elsewhere is
+  refused until its lease is released or expires).
 
 All methods block (a commit may fsync): async callers run them through the journal
 writer, never on the event loop. Any failure to reach the storage raises
@@ -16,14 +19,25 @@ writer, never on the event loop. Any failure to reach the storage raises
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from alc_mcp.domain.journal import JournalEntry, JournalEvent
 from alc_mcp.domain.program import Program
 from alc_mcp.domain.records import SessionRow
 
-__all__ = ["HistoryStore", "LeaseHeld", "SessionStore", "SharedStore", "Storage", "StoreUnavailable"]
+__all__ = [
+    "AnswerTaken",
+    "HandOver",
+    "HistoryStore",
+    "Lease",
+    "LeaseHeld",
+    "SessionStore",
+    "SharedStore",
+    "Storage",
+    "StoreUnavailable",
+]
 
 
 class StoreUnavailable(Exception):
@@ -45,9 +59,46 @@ class LeaseHeld(StoreUnavailable):
         )
 
 
+class AnswerTaken(Exception):
+    """The journal already holds an answer to this query of this pause (another call,
+    perhaps on another worker, answered it first): nothing was written."""
+
+    def __init__(self, session_id: str, query_id: str) -> None:
+        self.session_id = session_id
+        self.query_id = query_id
+        super().__init__(
+            f"query {query_id} of session '{session_id}' was already answered (by another call, "
+            "on this or another alc-mcp worker); call alc_status to see what the session waits for now"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """Who drives a live session: ``owner`` is ``host/process token``."""
+
+    owner: str
+    pid: int
+    token: int
+    heartbeat: int  # unix ms
+
+    @property
+    def host(self) -> str:
+        return self.owner.partition("/")[0]
+
+    def to_json(self) -> dict[str, Any]:
+        """As ``alc_status`` and ``alc_info`` show the worker that owns a session."""
+        return {"owner": self.owner, "host": self.host, "pid": self.pid, "heartbeat": self.heartbeat}
+
+
 class SessionStore(Protocol):
     def create_session(
-        self, session_id: str, program: Program, at: int, *, task_preview: str | None = None
+        self,
+        session_id: str,
+        program: Program,
+        at: int,
+        *,
+        task_preview: str | None = None,
+        principal: str | None = None,
     ) -> str:
         """Insert a running session and its start event; returns its unique name."""
         ...
@@ -59,7 +110,8 @@ class SessionStore(Protocol):
 
         With ``lease`` (a fencing token from ``take_lease``) the append is refused with
         ``LeaseHeld`` unless that lease is still this session's, checked in the same
-        transaction; None writes unfenced (notes, tests)."""
+        transaction; None writes unfenced (notes, tests). An ``Answered`` event for a
+        query the same pause already has an answer for raises ``AnswerTaken``."""
         ...
 
     def take_lease(
@@ -81,6 +133,10 @@ class SessionStore(Protocol):
 
     def release_leases(self, owner: str) -> None:
         """Give up every lease ``owner`` holds (shutdown)."""
+        ...
+
+    def lease(self, session_id: str) -> Lease | None:
+        """The session's current lease, or None if no process holds it."""
         ...
 
     def update_session(
@@ -107,6 +163,10 @@ class SessionStore(Protocol):
         limit: int | None = None,
         kinds: Collection[str] | None = None,
     ) -> list[JournalEntry]: ...
+
+    def count_entries(self, session_id: str, kinds: Collection[str] | None = None) -> int:
+        """How many journal entries the session has (of ``kinds``, ``encode_event`` names)."""
+        ...
 
     def get_session(self, session_id: str) -> SessionRow | None: ...
 
@@ -158,3 +218,22 @@ class Storage(Protocol):
 
     @property
     def shared(self) -> SharedStore: ...
+
+
+class HandOver(Protocol):
+    """Signals between workers sharing one database: "let go of this session".
+
+    The listener runs on its own thread and calls ``on_request`` there with the id of
+    each session another worker asked this ``owner`` to release."""
+
+    def ask_release(self, session_id: str, owner: str) -> None:
+        """Ask ``owner`` (a lease holder) to hibernate the session and release its lease."""
+        ...
+
+    def listen(self, owner: str, on_request: Callable[[str], None]) -> None:
+        """Start delivering the release requests addressed to ``owner``."""
+        ...
+
+    def close(self) -> None:
+        """Stop listening (idempotent)."""
+        ...
