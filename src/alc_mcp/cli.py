@@ -173,13 +173,17 @@ def _main(argv: list[str] | None = None) -> int:
         print(f"alc-mcp: {exc}", file=sys.stderr)
         return 2
 
-    from alc_mcp.app import SessionService
+    from alc_mcp.app import SessionService, StartupError
     from alc_mcp.server.app import build_server
 
     http = getattr(args, "http", False)
     if http and config.code_roots is None:
         config = replace(config, code_roots=())  # over HTTP, code_file only where ALC_CODE_ROOTS says
-    service = SessionService.open(config)
+    try:
+        service = SessionService.open(config)
+    except StartupError as exc:
+        print(f"alc-mcp: {exc}", file=sys.stderr)
+        return 2
     server = build_server(service=service)
     if http:
         _hand_over_ctrl_c()  # uvicorn stops gracefully on Ctrl-C

@@ -45,6 +45,8 @@ DEFAULT_IDLE_TTL_SECONDS = 3 * 3600.0
 DEFAULT_PROMPT_PREVIEW_CHARS = 200
 DEFAULT_HIBERNATE_AFTER_SECONDS = 600.0
 DEFAULT_LEASE_SECONDS = 30.0
+#: How long a worker waits for another live worker to let go of a session (PostgreSQL).
+DEFAULT_HANDOVER_SECONDS = 5.0
 DEFAULT_MAX_LIVE_SESSIONS = 256
 DEFAULT_RETENTION_DAYS = 30.0
 DEFAULT_DB_BUSY_TIMEOUT_MS = 5_000
@@ -96,6 +98,12 @@ class Config:
     #: Directories ``alc_run``'s ``code_file`` may read (ALC_CODE_ROOTS). None: the
     #: current directory and ``home``; an empty tuple: none (HTTP without ALC_CODE_ROOTS).
     code_roots: tuple[Path, ...] | None = None
+    #: A ``postgresql://`` URL (ALC_DATABASE_URL): sessions live in that database, shared
+    #: by every worker pointed at it; None keeps the SQLite file under ``home``.
+    database_url: str | None = None
+    #: How long a call waits for the worker that owns its session to hand it over
+    #: (ALC_HANDOVER_SECONDS) before refusing with "live in another alc-mcp process".
+    handover_seconds: float = DEFAULT_HANDOVER_SECONDS
 
     @property
     def db_path(self) -> Path:
@@ -134,7 +142,21 @@ class Config:
             db_synchronous=_choice(env, "ALC_DB_SYNC", ("NORMAL", "FULL"), "NORMAL"),
             db_busy_timeout_ms=_positive_int(env, "ALC_DB_BUSY_TIMEOUT_MS", DEFAULT_DB_BUSY_TIMEOUT_MS),
             code_roots=_paths(env, "ALC_CODE_ROOTS"),
+            database_url=_database_url(env, "ALC_DATABASE_URL"),
+            handover_seconds=_positive_float(env, "ALC_HANDOVER_SECONDS", DEFAULT_HANDOVER_SECONDS),
         )
+
+
+def _database_url(env: Mapping[str, str], name: str) -> str | None:
+    text = env.get(name, "").strip()
+    if not text:
+        return None
+    if not text.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(
+            f"{name} must be a postgresql:// URL (e.g. postgresql://user:password@host:5432/alc), "
+            f"not {text.partition(':')[0]!r}…; unset it to keep sessions in SQLite under ALC_HOME"
+        )
+    return text
 
 
 def _paths(env: Mapping[str, str], name: str) -> tuple[Path, ...] | None:

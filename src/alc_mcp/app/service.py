@@ -85,6 +85,7 @@ class SessionService:
             store.shared if store is not None else MemoryShared(),
             store.sessions if store is not None else None,
             durability.writer,
+            handover=durability.handover,
         )
         self.archive = Archive(
             config,
