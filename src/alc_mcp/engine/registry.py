@@ -199,10 +199,11 @@ class SessionRegistry:
     async def _handed_over(self, session_id: str, held: LeaseHeld) -> int:
         """Ask the live owner to let go, then take the lease as soon as it has; after
         ``ALC_HANDOVER_SECONDS`` without that, refuse with ``SessionElsewhere``."""
-        handover, holder = self._handover, held.owner
-        if handover is None or holder is None:
+        handover, first = self._handover, held.owner
+        if handover is None or first is None:
             raise SessionElsewhere(str(held)) from None
-        await self._stored(lambda _s: handover.ask_release(session_id, holder))
+        holder: str = first
+        await self._stored(lambda _s: handover.ask_release(session_id, first))
         ttl_ms = int(self.config.lease_seconds * 1000)
         owner, pid = self._owner, self._pid
         deadline = time.monotonic() + self.config.handover_seconds
