@@ -151,6 +151,8 @@ async def test_a_sigkilled_owner_s_session_resumes_on_another_worker_with_every_
                 reply = await owner.ok(
                     "alc_continue", session_id=reply["session_id"], response=acknowledged[-1]
                 )
+            seen_from_other = await other.ok("alc_status", session_id=reply["session_id"])
+            info = await owner.ok("alc_info")
             workers[0].process.send_signal(signal.SIGKILL)
             workers[0].process.wait(timeout=30)
 
@@ -158,6 +160,8 @@ async def test_a_sigkilled_owner_s_session_resumes_on_another_worker_with_every_
                 "alc_continue", session_id=reply["session_id"], response=answer(reply["prompt"])
             )
 
+    assert seen_from_other["owner"]["pid"] == workers[0].process.pid == info["worker"]["pid"]
+    assert seen_from_other["owner"]["owner"] == info["worker"]["owner"]
     assert last["status"] == "completed"
     assert last["result"]["answers"][:2] == acknowledged
     assert last["result"]["answers"][2] == answer(reply["prompt"])

@@ -166,9 +166,13 @@ class SessionService:
     ) -> dict[str, Any]:
         session_id = await self._session_id(key)
         try:
-            return await self.registry.snapshot(session_id, pending_filter, include_history)
+            snapshot = await self.registry.snapshot(session_id, pending_filter, include_history)
         except SessionError:
             raise SessionError(f"session '{key}' not found (may have completed)") from None
+        owner = await self.registry.owner(session_id)
+        if owner is not None:  # which worker (process) drives it, for a fleet's operator
+            snapshot["owner"] = owner
+        return snapshot
 
     @store_errors
     async def status_all(self, pending_filter: PendingFilter | None, include_history: bool) -> dict[str, Any]:
@@ -277,6 +281,7 @@ class SessionService:
                 "ALC_RETENTION_DAYS": config.retention_days,
             },
             "durability": self.durability.to_json(),
+            "worker": self.registry.worker_json(),
             "paths": {
                 "home": str(config.home),
                 "packages": str(config.home / "packages"),

@@ -203,7 +203,7 @@ class SessionRegistry:
         if handover is None or first is None:
             raise SessionElsewhere(str(held)) from None
         holder: str = first
-        await self._stored(lambda _s: handover.ask_release(session_id, first))
+        await self._ask_release(handover, session_id, first)
         ttl_ms = int(self.config.lease_seconds * 1000)
         owner, pid = self._owner, self._pid
         deadline = time.monotonic() + self.config.handover_seconds
@@ -215,11 +215,26 @@ class SessionRegistry:
             except LeaseHeld as again:
                 held = again
             if held.owner is not None and held.owner != holder:  # it changed hands: ask the new owner
-                holder = new = held.owner
-                await self._stored(lambda _s: handover.ask_release(session_id, new))
+                holder = held.owner
+                await self._ask_release(handover, session_id, holder)
             if time.monotonic() >= deadline:
                 raise SessionElsewhere(str(held)) from None
             delay = min(delay * 2, 0.05)
+
+    async def _ask_release(self, handover: HandOver, session_id: str, holder: str) -> None:
+        assert self.writer is not None
+        await self.writer.call(partial(handover.ask_release, session_id, holder))
+
+    async def owner(self, session_id: str) -> dict[str, Any] | None:
+        """The worker that drives the session now (from its lease), or None."""
+        if self.store is None:
+            return None
+        lease = await self._stored(lambda s: s.lease(session_id))
+        return lease.to_json() if lease is not None else None
+
+    def worker_json(self) -> dict[str, Any]:
+        """This process as a lease names it (``alc_info``)."""
+        return {"owner": self._owner, "host": _HOST, "pid": self._pid}
 
     def _release_lease(self, session_id: str) -> None:
         """Give the session's lease back (queued behind its last writes)."""
