@@ -67,9 +67,10 @@ def open_durability(config: Config) -> Durability:
         return Durability(path, reason="turned off by ALC_DURABLE=0")
     if config.database_url is not None:
         try:
-            return Durability(path, store=PostgresStore(config.database_url), writer=JournalWriter())
+            shared = PostgresStore(config.database_url, wait_s=config.db_busy_timeout_ms / 1000)
         except StoreUnavailable as exc:
             raise StartupError(str(exc)) from exc
+        return Durability(path, store=shared, writer=JournalWriter())
     try:
         store = SqliteStore(
             path, synchronous=config.db_synchronous, busy_timeout_ms=config.db_busy_timeout_ms

@@ -25,8 +25,10 @@ from alc_mcp.store.postgres import sql
 
 __all__ = ["PgDatabase", "redacted"]
 
-#: How long a call waits for a free (or new) connection before giving up.
+#: How long opening the database waits for the server.
 CONNECT_TIMEOUT_S = 10.0
+#: How long a call waits for a free (or, after a dropped one, new) connection.
+WAIT_TIMEOUT_S = 5.0
 
 
 def redacted(url: str) -> str:
@@ -41,7 +43,9 @@ def redacted(url: str) -> str:
 class PgDatabase:
     """A connection pool to one database, migrated at open."""
 
-    def __init__(self, url: str, *, max_connections: int = 8) -> None:
+    def __init__(self, url: str, *, wait_s: float = WAIT_TIMEOUT_S, max_connections: int = 8) -> None:
+        """``wait_s``: how long a call waits for a connection before it fails (the
+        server restarting, or every connection busy)."""
         self.url = url
         self.where = redacted(url)
         self.pool = ConnectionPool(
@@ -49,7 +53,7 @@ class PgDatabase:
             min_size=1,
             max_size=max_connections,
             open=False,
-            timeout=CONNECT_TIMEOUT_S,
+            timeout=wait_s,
             check=ConnectionPool.check_connection,  # a connection the server dropped is replaced
             kwargs={"connect_timeout": int(CONNECT_TIMEOUT_S)},
             name="alc-mcp",

@@ -7,7 +7,7 @@ from types import TracebackType
 
 from alc_mcp.store.names import random_name
 from alc_mcp.store.postgres import sql
-from alc_mcp.store.postgres.database import PgDatabase
+from alc_mcp.store.postgres.database import WAIT_TIMEOUT_S, PgDatabase
 from alc_mcp.store.postgres.handover import PgHandOver
 from alc_mcp.store.postgres.history import PgHistory
 from alc_mcp.store.postgres.sessions import PgSessions
@@ -21,10 +21,13 @@ class PostgresStore:
 
     SCHEMA_VERSION: int = sql.SCHEMA_VERSION
 
-    def __init__(self, url: str, *, names: Callable[[], str] = random_name) -> None:
+    def __init__(
+        self, url: str, *, wait_s: float = WAIT_TIMEOUT_S, names: Callable[[], str] = random_name
+    ) -> None:
         """Connect to ``url`` (a ``postgresql://`` URL) and migrate; ``StoreUnavailable``
-        naming ALC_DATABASE_URL if that cannot be done."""
-        self._db = PgDatabase(url)
+        naming ALC_DATABASE_URL if that cannot be done. ``wait_s``: how long a call waits
+        for a connection before it fails."""
+        self._db = PgDatabase(url, wait_s=wait_s)
         self.sessions = PgSessions(self._db, names=names)
         self.history = PgHistory(self._db)
         self.shared = PgShared(self._db)
