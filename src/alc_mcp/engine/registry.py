@@ -161,7 +161,9 @@ class SessionRegistry:
         """Another worker wants the session: hibernate it now (which releases its lease),
         or, if a call is working on it, as soon as that call ends (``_exclusive``)."""
         session = self._sessions.get(session_id)
-        if session is not None and not self.hibernate(session):
+        if session is not None and self.hibernate(session):
+            return
+        if session is not None or self._is_guarded(session_id):  # e.g. still reviving it
             self._wanted.add(session_id)
 
     def _recorder(self, session_id: str) -> SessionRecorder:

@@ -19,7 +19,7 @@ writer, never on the event loop. Any failure to reach the storage raises
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -104,9 +104,17 @@ class SessionStore(Protocol):
         ...
 
     def append(
-        self, session_id: str, events: Sequence[tuple[int, JournalEvent]], *, lease: int | None = None
+        self,
+        session_id: str,
+        events: Sequence[tuple[int, JournalEvent]],
+        *,
+        lease: int | None = None,
+        summary: Mapping[str, Any] | None = None,
     ) -> list[int]:
         """Append ``(at, event)`` pairs in order, all or none; returns their seqs.
+
+        ``summary`` (the keyword arguments of ``update_session``) updates the session's
+        row in the same transaction: one commit for a pause and its row, not two.
 
         With ``lease`` (a fencing token from ``take_lease``) the append is refused with
         ``LeaseHeld`` unless that lease is still this session's, checked in the same

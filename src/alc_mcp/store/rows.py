@@ -36,6 +36,7 @@ __all__ = [
     "free_name",
     "session_row",
     "to_json_text",
+    "update_values",
 ]
 
 STATUSES: frozenset[str] = frozenset(phase.value for phase in Phase)
@@ -121,3 +122,20 @@ def answer_keys(events: Sequence[tuple[int, JournalEvent]], asked_before: int) -
         elif isinstance(event, Answered):
             keys.append((position, pause, event.query_id))
     return keys
+
+
+def update_values(
+    session_id: str,
+    *,
+    status: str,
+    updated_at: int,
+    llm_calls: int | None = None,
+    rounds: int | None = None,
+    elapsed_ms: int | None = None,
+    stats: dict[str, Any] | None = None,
+) -> tuple[Any, ...]:
+    """The parameters of both backends' ``UPDATE_SESSION`` (status, time, counters,
+    stats, id), checked; a counter left None keeps its stored value."""
+    check_status(status)
+    stats_text = to_json_text(stats, "session stats") if stats is not None else None
+    return (status, updated_at, llm_calls, rounds, elapsed_ms, stats_text, session_id)

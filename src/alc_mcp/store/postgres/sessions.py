@@ -24,12 +24,11 @@ from alc_mcp.store.postgres.database import PgDatabase
 from alc_mcp.store.rows import (
     UnknownSession,
     answer_keys,
-    check_status,
     encode,
     entry,
     free_name,
     session_row,
-    to_json_text,
+    update_values,
 )
 
 __all__ = ["PgSessions"]
@@ -68,7 +67,12 @@ class PgSessions(SessionStore):
         return name
 
     def append(
-        self, session_id: str, events: Sequence[tuple[int, JournalEvent]], *, lease: int | None = None
+        self,
+        session_id: str,
+        events: Sequence[tuple[int, JournalEvent]],
+        *,
+        lease: int | None = None,
+        summary: Mapping[str, Any] | None = None,
     ) -> list[int]:
         """See ``SessionStore.append``; seqs come from one identity for the whole database."""
         if not events:
@@ -76,6 +80,7 @@ class PgSessions(SessionStore):
         rows = [(session_id, *encode(event), at) for at, event in events]
         notes = sum(isinstance(event, Noted) for _, event in events)
         latest = max(at for at, _ in events)
+        row = update_values(session_id, **summary) if summary else None
         with self._db.transaction("append to a journal") as conn:
             if lease is not None and conn.execute(sql.HOLDS_LEASE, (session_id, lease)).fetchone() is None:
                 holder = conn.execute(sql.SELECT_LEASE, (session_id,)).fetchone()
@@ -92,6 +97,8 @@ class PgSessions(SessionStore):
                 key = (session_id, pause, query_id, seqs[position])
                 if conn.execute(sql.INSERT_ANSWER, key).rowcount != 1:
                     raise AnswerTaken(session_id, query_id)  # rolls the whole batch back
+            if row is not None:
+                conn.execute(sql.UPDATE_SESSION, row)
         return seqs
 
     # --- leases -----------------------------------------------------------------------------
@@ -146,9 +153,15 @@ class PgSessions(SessionStore):
         stats: dict[str, Any] | None = None,
     ) -> None:
         """Set status and time; a counter left ``None`` keeps its stored value."""
-        check_status(status)
-        stats_text = to_json_text(stats, "session stats") if stats is not None else None
-        values = (status, updated_at, llm_calls, rounds, elapsed_ms, stats_text, session_id)
+        values = update_values(
+            session_id,
+            status=status,
+            updated_at=updated_at,
+            llm_calls=llm_calls,
+            rounds=rounds,
+            elapsed_ms=elapsed_ms,
+            stats=stats,
+        )
         with self._db.transaction("update a session") as conn:
             if conn.execute(sql.UPDATE_SESSION, values).rowcount != 1:
                 raise UnknownSession(session_id)

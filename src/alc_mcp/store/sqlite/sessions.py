@@ -27,12 +27,11 @@ from alc_mcp.store.rows import (
     STATUSES,
     UnknownSession,
     answer_keys,
-    check_status,
     encode,
     entry,
     free_name,
     session_row,
-    to_json_text,
+    update_values,
 )
 from alc_mcp.store.sqlite import sql
 from alc_mcp.store.sqlite.database import Database
@@ -79,7 +78,12 @@ class SqliteSessions(SessionStore):
         return name
 
     def append(
-        self, session_id: str, events: Sequence[tuple[int, JournalEvent]], *, lease: int | None = None
+        self,
+        session_id: str,
+        events: Sequence[tuple[int, JournalEvent]],
+        *,
+        lease: int | None = None,
+        summary: Mapping[str, Any] | None = None,
     ) -> list[int]:
         """Append ``(at, event)`` pairs in order, all or none; returns their seqs.
 
@@ -92,6 +96,7 @@ class SqliteSessions(SessionStore):
         rows = [(session_id, *encode(event), at) for at, event in events]
         notes = sum(isinstance(event, Noted) for _, event in events)
         latest = max(at for at, _ in events)
+        row = update_values(session_id, **summary) if summary else None
         with self._db.transaction("append to a journal") as conn:
             if lease is not None and conn.execute(sql.HOLDS_LEASE, (session_id, lease)).fetchone() is None:
                 holder = conn.execute(sql.SELECT_LEASE, (session_id,)).fetchone()
@@ -104,6 +109,8 @@ class SqliteSessions(SessionStore):
             seqs = [conn.execute(sql.INSERT_ENTRY, row).lastrowid for row in rows]
             if keys:
                 self._key_answers(conn, session_id, keys, seqs)
+            if row is not None:
+                conn.execute(sql.UPDATE_SESSION, row)
         return [seq for seq in seqs if seq is not None]
 
     def _asked(
@@ -175,9 +182,15 @@ class SqliteSessions(SessionStore):
         stats: dict[str, Any] | None = None,
     ) -> None:
         """Set status and time; a counter left ``None`` keeps its stored value."""
-        check_status(status)
-        stats_text = to_json_text(stats, "session stats") if stats is not None else None
-        values = (status, updated_at, llm_calls, rounds, elapsed_ms, stats_text, session_id)
+        values = update_values(
+            session_id,
+            status=status,
+            updated_at=updated_at,
+            llm_calls=llm_calls,
+            rounds=rounds,
+            elapsed_ms=elapsed_ms,
+            stats=stats,
+        )
         with self._db.transaction("update a session") as conn:
             if conn.execute(sql.UPDATE_SESSION, values).rowcount != 1:
                 raise UnknownSession(session_id)
