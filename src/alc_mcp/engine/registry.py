@@ -68,6 +68,10 @@ T = TypeVar("T")
 FINISHED_MEMORY = 1024
 TASK_PREVIEW_CHARS = 100
 RESUMABLE = ("paused", "running")
+#: How a worker waiting for a hand-over looks at the lease: every _FAST_POLL_S for the
+#: first _FAST_POLL_FOR_S (a failed take is a rolled-back transaction, no disk write),
+#: then every _SLOW_POLL_S while a busy owner finishes its call.
+_FAST_POLL_S, _FAST_POLL_FOR_S, _SLOW_POLL_S = 0.002, 0.25, 0.025
 _ASK_KIND = "ask"  # the journal kind of an Asked event (domain.journal.encode_event)
 FINISHED = (Phase.COMPLETED.value, Phase.FAILED.value, Phase.CANCELLED.value)
 
@@ -208,10 +212,11 @@ class SessionRegistry:
         await self._ask_release(handover, session_id, first)
         ttl_ms = int(self.config.lease_seconds * 1000)
         owner, pid = self._owner, self._pid
-        deadline = time.monotonic() + self.config.handover_seconds
-        delay = 0.002
+        began = time.monotonic()
+        deadline = began + self.config.handover_seconds
         while True:
-            await anyio.sleep(delay)
+            # An idle owner lets go within milliseconds: look often at first, then less.
+            await anyio.sleep(_FAST_POLL_S if time.monotonic() - began < _FAST_POLL_FOR_S else _SLOW_POLL_S)
             try:
                 return await self._stored(lambda s: s.take_lease(session_id, owner, pid, now_ms(), ttl_ms))
             except LeaseHeld as again:
@@ -221,7 +226,6 @@ class SessionRegistry:
                 await self._ask_release(handover, session_id, holder)
             if time.monotonic() >= deadline:
                 raise SessionElsewhere(str(held)) from None
-            delay = min(delay * 2, 0.05)
 
     async def _ask_release(self, handover: HandOver, session_id: str, holder: str) -> None:
         assert self.writer is not None

@@ -35,6 +35,7 @@ class PgHandOver(HandOver):
 
     def ask_release(self, session_id: str, owner: str) -> None:
         with self._db.transaction("ask another worker to let go of a session") as conn:
+            conn.execute(sql.NO_FLUSH)
             conn.execute(sql.ASK_RELEASE, (f"{owner}\t{session_id}",))
 
     def listen(self, owner: str, on_request: Callable[[str], None]) -> None:

@@ -108,6 +108,7 @@ class PgSessions(SessionStore):
     ) -> int:
         """See ``SessionStore.take_lease``; the session row is locked while deciding."""
         with self._db.transaction("take a session lease") as conn:
+            conn.execute(sql.NO_FLUSH)
             if conn.execute(sql.LOCK_SESSION, (session_id,)).fetchone() is None:
                 raise UnknownSession(session_id)
             row = conn.execute(sql.SELECT_LEASE, (session_id,)).fetchone()
@@ -120,14 +121,17 @@ class PgSessions(SessionStore):
 
     def renew_leases(self, owner: str, at: int) -> None:
         with self._db.transaction("renew session leases") as conn:
+            conn.execute(sql.NO_FLUSH)
             conn.execute(sql.RENEW_LEASES, (at, owner))
 
     def release_lease(self, session_id: str, owner: str) -> None:
         with self._db.transaction("release a session lease") as conn:
+            conn.execute(sql.NO_FLUSH)
             conn.execute(sql.RELEASE_LEASE, (session_id, owner))
 
     def release_leases(self, owner: str) -> None:
         with self._db.transaction("release session leases") as conn:
+            conn.execute(sql.NO_FLUSH)
             conn.execute(sql.RELEASE_LEASES, (owner,))
 
     def lease(self, session_id: str) -> Lease | None:
