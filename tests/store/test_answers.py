@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 import pytest
 
 from alc_mcp.domain.journal import Answered, Asked, Noted
 from alc_mcp.domain.query import LlmQuery
 from alc_mcp.engine.storage import AnswerTaken
+from alc_mcp.store.sqlite import SqliteStore, sql
 from tests.store.conftest import AnyStore, started
 
 
@@ -47,3 +51,18 @@ def test_a_rewind_frees_the_answers_it_removes(store: AnyStore) -> None:
     store.sessions.append("s-1", [(4, Answered("q-0", "again"))])
 
     assert [e.event.response for e in store.sessions.journal("s-1", kinds={"answer"})] == ["again"]  # type: ignore[union-attr]
+
+
+def test_an_older_sqlite_file_gets_keys_for_the_answers_it_holds(db_path: Path) -> None:
+    with SqliteStore(db_path) as store:
+        store.sessions.create_session("s-1", started(), 1)
+        store.sessions.append("s-1", [(2, Asked((LlmQuery("q-0", "p"),))), (3, Answered("q-0", "a"))])
+    with sqlite3.connect(db_path) as conn:  # as the file was before answers had keys
+        conn.execute("DROP TABLE answers")
+        conn.execute(f"PRAGMA user_version = {sql.SCHEMA_VERSION - 1}")
+    conn.close()
+
+    with SqliteStore(db_path) as store:
+        with pytest.raises(AnswerTaken):
+            store.sessions.append("s-1", [(4, Answered("q-0", "again"))])
+        assert [e.event for e in store.sessions.journal("s-1", kinds={"answer"})] == [Answered("q-0", "a")]
