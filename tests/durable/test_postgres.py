@@ -76,6 +76,8 @@ async def test_the_owner_hands_a_paused_session_over_and_gets_it_back(config: Co
 
         second = await b.ok("alc_continue", session_id=session_id, response="1")  # a lets go
         assert second["prompt"] == "two"
+        (listed,) = (await a.ok("alc_status"))["sessions"]
+        assert listed["owner"]["owner"] == (await b.ok("alc_info"))["worker"]["owner"] != owner["owner"]
         assert (await a.ok("alc_status", session_id=session_id))["live"] is False
         done = await a.ok("alc_continue", session_id=session_id, response="2")  # and back
 

@@ -169,15 +169,22 @@ class SessionService:
             snapshot = await self.registry.snapshot(session_id, pending_filter, include_history)
         except SessionError:
             raise SessionError(f"session '{key}' not found (may have completed)") from None
-        owner = await self.registry.owner(session_id)
-        if owner is not None:  # which worker (process) drives it, for a fleet's operator
-            snapshot["owner"] = owner
-        return snapshot
+        return await self._name_owner(snapshot)
 
     @store_errors
     async def status_all(self, pending_filter: PendingFilter | None, include_history: bool) -> dict[str, Any]:
         sessions = await self.registry.snapshots(pending_filter, include_history)
+        for snapshot in sessions:
+            await self._name_owner(snapshot)
         return {"active_sessions": len(sessions), "sessions": sessions}
+
+    async def _name_owner(self, snapshot: dict[str, Any]) -> dict[str, Any]:
+        """Add which worker (process) drives the session, from its lease, for a fleet's
+        operator; a session nobody holds has no ``owner``."""
+        owner = await self.registry.owner(snapshot["session_id"])
+        if owner is not None:
+            snapshot["owner"] = owner
+        return snapshot
 
     def follow(self, session_id: str) -> Callable[[], dict[str, Any]] | None:
         """A live session's snapshot function, which keeps answering after the session
