@@ -448,8 +448,15 @@ class SessionRegistry:
         event it ended on. ``answering`` is (pauses the journal had when a feed arrived,
         its first query id): with the lease taken, a journal with more pauses means
         another worker answered that pause meanwhile (``AlreadyAnswered``)."""
+        arrived, query_id = answering
         session = self._sessions.get(session_id)
         if session is not None:
+            # Revived meanwhile by another call here, which may have answered our pause.
+            if (
+                arrived is not None
+                and await self._stored(lambda s: s.count_entries(session_id, (_ASK_KIND,))) != arrived
+            ):
+                raise AlreadyAnswered(str(AnswerTaken(session_id, query_id)))
             return session, None, None
         dormant = await self._adopt(session_id)
         if dormant is None:
@@ -457,7 +464,6 @@ class SessionRegistry:
         await self._take_lease(session_id)
         try:
             entries = await self._stored(lambda s: s.journal(session_id))
-            arrived, query_id = answering
             if arrived is not None and sum(isinstance(e.event, Asked) for e in entries) != arrived:
                 raise AlreadyAnswered(str(AnswerTaken(session_id, query_id)))
             history = fold(entries)
