@@ -15,12 +15,15 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alc_mcp.config import Config
 from alc_mcp.engine.journal import JournalWriter
 from alc_mcp.engine.storage import HandOver, StoreUnavailable
-from alc_mcp.store.postgres import PostgresStore
 from alc_mcp.store.sqlite import SqliteStore
+
+if TYPE_CHECKING:  # imported when ALC_DATABASE_URL asks for it: psycopg takes ~0.2 s to load
+    from alc_mcp.store.postgres import PostgresStore
 
 __all__ = ["Durability", "StartupError", "open_durability"]
 
@@ -35,20 +38,18 @@ class Durability:
     store: SqliteStore | PostgresStore | None = None
     writer: JournalWriter | None = None
     reason: str | None = None
+    #: How to ask another worker to let go of a session (PostgreSQL only).
+    handover: HandOver | None = None
+    #: The PostgreSQL URL without its password; None for the SQLite file at ``path``.
+    url: str | None = None
 
     @property
     def enabled(self) -> bool:
         return self.store is not None
 
-    @property
-    def handover(self) -> HandOver | None:
-        """How to ask another worker to let go of a session (PostgreSQL only)."""
-        return self.store.handover if isinstance(self.store, PostgresStore) else None
-
     def to_json(self) -> dict[str, object]:
-        where = self.store.where if isinstance(self.store, PostgresStore) else str(self.path)
-        info: dict[str, object] = {"enabled": self.enabled, "database": where}
-        if isinstance(self.store, PostgresStore):
+        info: dict[str, object] = {"enabled": self.enabled, "database": self.url or str(self.path)}
+        if self.url is not None:
             info["backend"] = "postgresql"
         if self.reason is not None:
             info["reason"] = self.reason
@@ -66,11 +67,15 @@ def open_durability(config: Config) -> Durability:
     if not config.durable:
         return Durability(path, reason="turned off by ALC_DURABLE=0")
     if config.database_url is not None:
+        from alc_mcp.store.postgres import PostgresStore
+
         try:
             shared = PostgresStore(config.database_url, wait_s=config.db_busy_timeout_ms / 1000)
         except StoreUnavailable as exc:
             raise StartupError(str(exc)) from exc
-        return Durability(path, store=shared, writer=JournalWriter())
+        return Durability(
+            path, store=shared, writer=JournalWriter(), handover=shared.handover, url=shared.where
+        )
     try:
         store = SqliteStore(
             path, synchronous=config.db_synchronous, busy_timeout_ms=config.db_busy_timeout_ms
