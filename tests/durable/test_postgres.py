@@ -158,3 +158,28 @@ async def _once_back(host: EngineHost, tool: str, **arguments: object) -> Any:
 
 
 _TERMINATE = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s"
+
+
+async def test_a_lease_of_another_host_is_not_judged_by_its_pid_and_expires(
+    config: Config, pg_url: str
+) -> None:
+    dead_pid = subprocess.Popen(["true"])  # a pid that no longer exists
+    dead_pid.wait()
+    async with worker(config, pg_url, "a", handover_seconds=0.3) as a:
+        reply = await a.run(ASK_TWICE)
+        session_id = reply["session_id"]
+    # As if a worker on another machine held it, with a pid that is dead *here*.
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO leases (session_id, owner, pid, token, heartbeat) VALUES (%s, %s, %s, 7, %s)"
+            " ON CONFLICT (session_id) DO UPDATE SET owner = excluded.owner, pid = excluded.pid,"
+            " heartbeat = excluded.heartbeat",
+            (session_id, "elsewhere.example/0123", dead_pid.pid, 2**62),
+        )
+        async with worker(config, pg_url, "b", handover_seconds=0.3) as b:
+            refused = await b.error("alc_continue", session_id=session_id, response="1")
+            conn.execute("UPDATE leases SET heartbeat = 0 WHERE session_id = %s", (session_id,))  # expired
+            taken = await b.ok("alc_continue", session_id=session_id, response="1")
+
+    assert f"is live in another alc-mcp process (pid {dead_pid.pid})" in refused
+    assert taken["prompt"] == "two"
