@@ -2,10 +2,12 @@
 (``store.rows`` encodes both), shared by every worker of a fleet.
 
 What PostgreSQL adds: row locks make the lease a real arbiter between hosts. Taking a
-lease locks its row (``FOR UPDATE``); a fenced append holds it ``FOR SHARE`` until it
-commits, so a lease cannot change hands half-way through a write. An answer's
-(session, pause, query) key is inserted in the same transaction as the answer, so of
-two workers racing on one query exactly one commits.
+lease locks the session's row (``FOR UPDATE``), so two takers queue; a fenced append
+holds the lease row ``FOR SHARE`` until it commits, so a lease cannot change hands
+half-way through a write. An answer's (session, pause, query) key is inserted in the
+same transaction as the answer, so of two workers racing on one query exactly one
+commits. The host of a lease is the part of its owner before the ``/``
+(``host/process token``): a pid is only judged on that host (``engine.registry``).
 """
 
 from __future__ import annotations
