@@ -72,6 +72,9 @@ RESUMABLE = ("paused", "running")
 #: first _FAST_POLL_FOR_S (a failed take is a rolled-back transaction, no disk write),
 #: then every _SLOW_POLL_S while a busy owner finishes its call.
 _FAST_POLL_S, _FAST_POLL_FOR_S, _SLOW_POLL_S = 0.002, 0.25, 0.025
+#: How often the request to let go is repeated while waiting (a notification sent while
+#: the owner's listener reconnects is lost).
+_ASK_AGAIN_S = 1.0
 _ASK_KIND = "ask"  # the journal kind of an Asked event (domain.journal.encode_event)
 FINISHED = (Phase.COMPLETED.value, Phase.FAILED.value, Phase.CANCELLED.value)
 
@@ -212,7 +215,7 @@ class SessionRegistry:
         await self._ask_release(handover, session_id, first)
         ttl_ms = int(self.config.lease_seconds * 1000)
         owner, pid = self._owner, self._pid
-        began = time.monotonic()
+        began = asked = time.monotonic()
         deadline = began + self.config.handover_seconds
         while True:
             # An idle owner lets go within milliseconds: look often at first, then less.
@@ -221,9 +224,13 @@ class SessionRegistry:
                 return await self._stored(lambda s: s.take_lease(session_id, owner, pid, now_ms(), ttl_ms))
             except LeaseHeld as again:
                 held = again
-            if held.owner is not None and held.owner != holder:  # it changed hands: ask the new owner
-                holder = held.owner
+            changed = held.owner is not None and held.owner != holder
+            if changed or time.monotonic() - asked >= _ASK_AGAIN_S:
+                # It changed hands (ask the new owner), or the request may have been lost
+                # (the owner's listener was reconnecting): ask again.
+                holder = held.owner if held.owner is not None else holder
                 await self._ask_release(handover, session_id, holder)
+                asked = time.monotonic()
             if time.monotonic() >= deadline:
                 raise SessionElsewhere(str(held)) from None
 
