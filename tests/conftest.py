@@ -18,6 +18,9 @@ from mcp.shared.exceptions import MCPError
 from alc_mcp.app import SessionService
 from alc_mcp.config import Config, Limits
 from alc_mcp.server.app import build_server
+from tests.postgres import pg_server, pg_url
+
+__all__ = ["pg_server", "pg_url"]  # fixtures for every test directory
 
 #: Small limits so runaway-script tests finish in about a second.
 TEST_LIMITS = Limits(max_memory_mb=64, max_instructions=20_000_000, max_run_seconds=10.0)

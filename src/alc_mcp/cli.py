@@ -205,7 +205,6 @@ def _main(argv: list[str] | None = None) -> int:
         print(f"alc-mcp: {exc}", file=sys.stderr)
         return 2
 
-    from alc_mcp.app import SessionService
     from alc_mcp.server.app import build_server
 
     if getattr(args, "http", False):
@@ -213,7 +212,9 @@ def _main(argv: list[str] | None = None) -> int:
     if getattr(args, "no_auth", False):
         print("alc-mcp: --no-auth is for serve --http; stdio has no tokens to skip", file=sys.stderr)
         return 2
-    service = SessionService.open(config)
+    service = _open_service(config)
+    if service is None:
+        return 2
     server = build_server(service=service)
     # On stdio the transport reads stdin in a thread that a cancelled event loop waits for
     # forever, so Ctrl-C closes the sessions and the store here and exits.
@@ -224,8 +225,19 @@ def _main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _open_service(config: Config) -> SessionService | None:
+    """The service, or None once the reason it cannot open (an unreachable
+    ALC_DATABASE_URL, a database newer than this code) is printed."""
+    from alc_mcp.app import SessionService, StartupError
+
+    try:
+        return SessionService.open(config)
+    except StartupError as exc:
+        print(f"alc-mcp: {exc}", file=sys.stderr)
+        return None
+
+
 def _serve_http(config: Config, host: str, port: int, *, no_auth: bool) -> int:
-    from alc_mcp.app import SessionService
     from alc_mcp.server.app import build_server
     from alc_mcp.server.http import HttpSetupError, add_health_route, plan_http
 
@@ -236,7 +248,9 @@ def _serve_http(config: Config, host: str, port: int, *, no_auth: bool) -> int:
         return 2
     if config.code_roots is None:
         config = replace(config, code_roots=())  # over HTTP, code_file only where ALC_CODE_ROOTS says
-    service = SessionService.open(config)
+    service = _open_service(config)
+    if service is None:
+        return 2
     server = build_server(service=service, **plan.server_options)
     add_health_route(server, service)
     _hand_over_ctrl_c()  # uvicorn stops gracefully on Ctrl-C

@@ -46,6 +46,8 @@ DEFAULT_IDLE_TTL_SECONDS = 3 * 3600.0
 DEFAULT_PROMPT_PREVIEW_CHARS = 200
 DEFAULT_HIBERNATE_AFTER_SECONDS = 600.0
 DEFAULT_LEASE_SECONDS = 30.0
+#: How long a worker waits for another live worker to let go of a session (PostgreSQL).
+DEFAULT_HANDOVER_SECONDS = 5.0
 DEFAULT_MAX_LIVE_SESSIONS = 256
 DEFAULT_RETENTION_DAYS = 30.0
 DEFAULT_DB_BUSY_TIMEOUT_MS = 5_000
@@ -125,6 +127,12 @@ class Config:
     #: ALC_REQUEST_STATE_KEY: the secret that seals MRTR request state, shared by a fleet
     #: so any process can verify it. None: a random key per process.
     request_state_key: bytes | None = None
+    #: A ``postgresql://`` URL (ALC_DATABASE_URL): sessions live in that database, shared
+    #: by every worker pointed at it; None keeps the SQLite file under ``home``.
+    database_url: str | None = None
+    #: How long a call waits for the worker that owns its session to hand it over
+    #: (ALC_HANDOVER_SECONDS) before refusing with "live in another alc-mcp process".
+    handover_seconds: float = DEFAULT_HANDOVER_SECONDS
 
     @property
     def db_path(self) -> Path:
@@ -174,6 +182,8 @@ class Config:
             ),
             sampling=_choice(env, "ALC_SAMPLING", ("AUTO", "OFF"), "AUTO").lower(),
             request_state_key=_secret(env, "ALC_REQUEST_STATE_KEY"),
+            database_url=_database_url(env, "ALC_DATABASE_URL"),
+            handover_seconds=_positive_float(env, "ALC_HANDOVER_SECONDS", DEFAULT_HANDOVER_SECONDS),
         )
 
 
@@ -191,6 +201,18 @@ def _secret(env: Mapping[str, str], name: str) -> bytes | None:
             'secret randomness (generate one with: python -c "import secrets; print(secrets.token_hex(32))")'
         )
     return text.encode()
+
+
+def _database_url(env: Mapping[str, str], name: str) -> str | None:
+    text = env.get(name, "").strip()
+    if not text:
+        return None
+    if not text.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(
+            f"{name} must be a postgresql:// URL (e.g. postgresql://user:password@host:5432/alc), "
+            f"not {text.partition(':')[0]!r}…; unset it to keep sessions in SQLite under ALC_HOME"
+        )
+    return text
 
 
 def _paths(env: Mapping[str, str], name: str) -> tuple[Path, ...] | None:

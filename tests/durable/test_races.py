@@ -38,7 +38,15 @@ return got
 """
 
 #: What a refused call may say: each names the reason and what to do.
-CLEAR_REFUSALS = ("is running", "already finished", "out of range", "has 0 answered queries")
+#: "was already answered": a continue that waited while another answered its pause (it
+#: used to answer the next pause instead).
+CLEAR_REFUSALS = (
+    "is running",
+    "already finished",
+    "out of range",
+    "has 0 answered queries",
+    "was already answered",
+)
 
 
 def refused_clearly(result: ToolResult) -> bool:

@@ -13,8 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from alc_mcp.engine.storage import HistoryStore, SessionStore, SharedStore, Storage
+from alc_mcp.engine.storage import HandOver, HistoryStore, SessionStore, SharedStore, Storage
 from alc_mcp.store.memory import MemoryShared
+from alc_mcp.store.postgres.handover import PgHandOver
+from alc_mcp.store.postgres.history import PgHistory
+from alc_mcp.store.postgres.sessions import PgSessions
+from alc_mcp.store.postgres.shared import PgShared
 from alc_mcp.store.sqlite import SqliteStore
 from alc_mcp.store.sqlite.history import SqliteHistory
 from alc_mcp.store.sqlite.sessions import SqliteSessions
@@ -25,6 +29,10 @@ IMPLEMENTATIONS = [
     (HistoryStore, SqliteHistory),
     (SharedStore, SqliteShared),
     (SharedStore, MemoryShared),
+    (SessionStore, PgSessions),
+    (HistoryStore, PgHistory),
+    (SharedStore, PgShared),
+    (HandOver, PgHandOver),
 ]
 
 
@@ -57,3 +65,13 @@ def test_sqlite_store_holds_the_three_stores(tmp_path: Path) -> None:
         assert isinstance(store.sessions, SqliteSessions)
         assert isinstance(store.history, SqliteHistory)
         assert isinstance(store.shared, SqliteShared)
+
+
+def test_postgres_store_holds_the_three_stores_and_a_hand_over(pg_url: str) -> None:
+    from alc_mcp.store.postgres import PostgresStore
+
+    with PostgresStore(pg_url) as store:
+        assert isinstance(store.sessions, PgSessions)
+        assert isinstance(store.history, PgHistory)
+        assert isinstance(store.shared, PgShared)
+        assert isinstance(store.handover, PgHandOver)

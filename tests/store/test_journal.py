@@ -48,6 +48,7 @@ EVENTS: list[JournalEvent] = [
     ),
     Answered("q-0", '{"verdict": "yes"}'),
     Answered("q-1", "two", TokenUsage(prompt_tokens=11, completion_tokens=None)),
+    Asked((LlmQuery("q-1", "third"),)),  # query ids repeat from one pause to the next
     Answered("q-1", "again", TokenUsage(3, 4)),
     Logged("info", "lua", "a log line"),
     ProgressSet(2, 5, None),

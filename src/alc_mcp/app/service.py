@@ -96,6 +96,7 @@ class SessionService:
             store.sessions if store is not None else None,
             durability.writer,
             facilities=Facilities(cards, server_dirs(config)),
+            handover=durability.handover,
         )
         self.archive = Archive(
             config,
@@ -198,14 +199,25 @@ class SessionService:
     ) -> dict[str, Any]:
         try:
             session_id = await self._session_id(key)
-            return await self.registry.snapshot(session_id, pending_filter, include_history)
+            snapshot = await self.registry.snapshot(session_id, pending_filter, include_history)
         except SessionError:
             raise SessionError(f"session '{key}' not found (may have completed)") from None
+        return await self._name_owner(snapshot)
 
     @store_errors
     async def status_all(self, pending_filter: PendingFilter | None, include_history: bool) -> dict[str, Any]:
         sessions = await self.registry.snapshots(pending_filter, include_history, principal=self.principal)
+        for snapshot in sessions:
+            await self._name_owner(snapshot)
         return {"active_sessions": len(sessions), "sessions": sessions}
+
+    async def _name_owner(self, snapshot: dict[str, Any]) -> dict[str, Any]:
+        """Add which worker (process) drives the session, from its lease, for a fleet's
+        operator; a session nobody holds has no ``owner``."""
+        owner = await self.registry.owner(snapshot["session_id"])
+        if owner is not None:
+            snapshot["owner"] = owner
+        return snapshot
 
     def follow(self, session_id: str) -> Callable[[], dict[str, Any]] | None:
         """A live session's snapshot function, which keeps answering after the session
@@ -337,6 +349,7 @@ class SessionService:
                 "ALC_SAMPLING": config.sampling,
                 "ALC_REQUEST_STATE_KEY": "set" if config.request_state_key else "unset: random per process",
             },
+            "worker": self.registry.worker_json(),
             "paths": {
                 "home": str(config.home),
                 "packages": str(config.home / "packages"),

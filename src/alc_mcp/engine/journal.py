@@ -201,18 +201,19 @@ class SessionRecorder:
                 self._submit_observed()
             await self._writer.call(partial(self._write, entries, summary))
 
-    def _append(self, entries: list[tuple[int, JournalEvent]]) -> None:
+    def _append(self, entries: list[tuple[int, JournalEvent]], summary: dict[str, Any] | None = None) -> None:
         assert self._store is not None
-        if self.lease is None:
+        if self.lease is None and summary is None:
             self._store.append(self.session_id, entries)
         else:
-            self._store.append(self.session_id, entries, lease=self.lease)
+            self._store.append(self.session_id, entries, lease=self.lease, summary=summary)
 
     def _write(self, entries: list[tuple[int, JournalEvent]], summary: dict[str, Any]) -> None:
+        """The events and the session row in one transaction (one commit, one fsync)."""
         assert self._store is not None
         if entries:
-            self._append(entries)
-        if summary:
+            self._append(entries, summary or None)
+        elif summary:
             self._store.update_session(self.session_id, **summary)
 
     async def finish(self, finished: Finished, at: int) -> None:

@@ -30,14 +30,17 @@ from functools import partial
 from typing import Any, TypeVar
 
 import anyio
+import anyio.from_thread
+import anyio.to_thread
 from anyio.lowlevel import current_token
 
 from alc_mcp import telemetry
 from alc_mcp.config import Config
 from alc_mcp.domain.feed_result import Cancelled, FeedResult, Paused
-from alc_mcp.domain.journal import Finished, History, fold
+from alc_mcp.domain.journal import Asked, Finished, History, fold
 from alc_mcp.domain.pending_filter import PendingFilter
 from alc_mcp.domain.program import Program
+from alc_mcp.domain.query import SINGLE_ID
 from alc_mcp.domain.records import SessionRow
 from alc_mcp.domain.state import Phase
 from alc_mcp.engine import memory
@@ -48,6 +51,7 @@ from alc_mcp.engine.port import NO_FACILITIES, Facilities
 from alc_mcp.engine.principal_state import PrincipalState
 from alc_mcp.engine.replay import Replay, RevivalFailed
 from alc_mcp.engine.session import (
+    AlreadyAnswered,
     Answer,
     Session,
     SessionBusy,
@@ -56,7 +60,7 @@ from alc_mcp.engine.session import (
     SessionFinished,
     build_snapshot,
 )
-from alc_mcp.engine.storage import LeaseHeld, SessionStore, SharedStore
+from alc_mcp.engine.storage import AnswerTaken, HandOver, LeaseHeld, SessionStore, SharedStore
 from alc_mcp.engine.variables import Outcome, VariableOps, with_limits
 
 __all__ = ["SessionNotFound", "SessionRegistry", "new_session_id", "unknown_session"]
@@ -68,6 +72,14 @@ T = TypeVar("T")
 FINISHED_MEMORY = 1024
 TASK_PREVIEW_CHARS = 100
 RESUMABLE = ("paused", "running")
+#: How a worker waiting for a hand-over looks at the lease: every _FAST_POLL_S for the
+#: first _FAST_POLL_FOR_S (a failed take is a rolled-back transaction, no disk write),
+#: then every _SLOW_POLL_S while a busy owner finishes its call.
+_FAST_POLL_S, _FAST_POLL_FOR_S, _SLOW_POLL_S = 0.002, 0.25, 0.025
+#: How often the request to let go is repeated while waiting (a notification sent while
+#: the owner's listener reconnects is lost).
+_ASK_AGAIN_S = 1.0
+_ASK_KIND = "ask"  # the journal kind of an Asked event (domain.journal.encode_event)
 FINISHED = (Phase.COMPLETED.value, Phase.FAILED.value, Phase.CANCELLED.value)
 
 
@@ -115,6 +127,8 @@ class SessionRegistry:
         store: SessionStore | None = None,
         writer: JournalWriter | None = None,
         facilities: Facilities = NO_FACILITIES,
+        *,
+        handover: HandOver | None = None,
     ) -> None:
         self.config = config
         self.facilities = facilities
@@ -131,6 +145,10 @@ class SessionRegistry:
         self._owner = f"{_HOST}/{secrets.token_hex(16)}"
         self._pid = os.getpid()
         self._leases: dict[str, int] = {}
+        # Hand-over (a shared database): other workers ask us to let go of a session we
+        # drive; one that is busy when asked is let go when its call ends.
+        self._handover = handover if self.store is not None else None
+        self._wanted: set[str] = set()
 
     @property
     def durable(self) -> bool:
@@ -151,7 +169,24 @@ class SessionRegistry:
         rows = await self._stored(lambda s: s.list_sessions(limit=sys.maxsize, statuses=RESUMABLE))
         for row in rows:
             self._dormant[row.id] = _dormant(row)
+        if self._handover is not None:
+            token, handover, owner = current_token(), self._handover, self._owner
+
+            def requested(session_id: str) -> None:  # on the listener's thread
+                with contextlib.suppress(RuntimeError):  # the loop is gone: we are stopping
+                    anyio.from_thread.run_sync(self._release_requested, session_id, token=token)
+
+            await anyio.to_thread.run_sync(lambda: handover.listen(owner, requested))
         return len(rows)
+
+    def _release_requested(self, session_id: str) -> None:
+        """Another worker wants the session: hibernate it now (which releases its lease),
+        or, if a call is working on it, as soon as that call ends (``_exclusive``)."""
+        session = self._sessions.get(session_id)
+        if session is not None and self.hibernate(session):
+            return
+        if session is not None or self._is_guarded(session_id):  # e.g. still reviving it
+            self._wanted.add(session_id)
 
     def _recorder(self, session_id: str) -> SessionRecorder:
         recorder = SessionRecorder(session_id, self.store, self.writer)
@@ -172,7 +207,8 @@ class SessionRegistry:
         except LeaseHeld as exc:
             dead = exc.owner if _is_dead(exc.owner, exc.pid) else None
             if dead is None:
-                raise SessionElsewhere(str(exc)) from None
+                self._leases[session_id] = await self._handed_over(session_id, exc)
+                return
             # Its process is gone (killed) on this very host: no need to wait for its
             # heartbeat to go stale. Only that owner is overridden, so of two processes
             # racing to take over one wins.
@@ -183,6 +219,50 @@ class SessionRegistry:
             except LeaseHeld as again:
                 raise SessionElsewhere(str(again)) from None
         self._leases[session_id] = token
+
+    async def _handed_over(self, session_id: str, held: LeaseHeld) -> int:
+        """Ask the live owner to let go, then take the lease as soon as it has; after
+        ``ALC_HANDOVER_SECONDS`` without that, refuse with ``SessionElsewhere``."""
+        handover, first = self._handover, held.owner
+        if handover is None or first is None:
+            raise SessionElsewhere(str(held)) from None
+        holder: str = first
+        await self._ask_release(handover, session_id, first)
+        ttl_ms = int(self.config.lease_seconds * 1000)
+        owner, pid = self._owner, self._pid
+        began = asked = time.monotonic()
+        deadline = began + self.config.handover_seconds
+        while True:
+            # An idle owner lets go within milliseconds: look often at first, then less.
+            await anyio.sleep(_FAST_POLL_S if time.monotonic() - began < _FAST_POLL_FOR_S else _SLOW_POLL_S)
+            try:
+                return await self._stored(lambda s: s.take_lease(session_id, owner, pid, now_ms(), ttl_ms))
+            except LeaseHeld as again:
+                held = again
+            changed = held.owner is not None and held.owner != holder
+            if changed or time.monotonic() - asked >= _ASK_AGAIN_S:
+                # It changed hands (ask the new owner), or the request may have been lost
+                # (the owner's listener was reconnecting): ask again.
+                holder = held.owner if held.owner is not None else holder
+                await self._ask_release(handover, session_id, holder)
+                asked = time.monotonic()
+            if time.monotonic() >= deadline:
+                raise SessionElsewhere(str(held)) from None
+
+    async def _ask_release(self, handover: HandOver, session_id: str, holder: str) -> None:
+        assert self.writer is not None
+        await self.writer.call(partial(handover.ask_release, session_id, holder))
+
+    async def owner(self, session_id: str) -> dict[str, Any] | None:
+        """The worker that drives the session now (from its lease), or None."""
+        if self.store is None:
+            return None
+        lease = await self._stored(lambda s: s.lease(session_id))
+        return lease.to_json() if lease is not None else None
+
+    def worker_json(self) -> dict[str, Any]:
+        """This process as a lease names it (``alc_info``)."""
+        return {"owner": self._owner, "host": _HOST, "pid": self._pid}
 
     def _release_lease(self, session_id: str) -> None:
         """Give the session's lease back (queued behind its last writes)."""
@@ -209,6 +289,18 @@ class SessionRegistry:
     @asynccontextmanager
     async def _exclusive(self, session_id: str) -> AsyncIterator[None]:
         """Hold the session's guard; see the module docstring for who waits and who is refused."""
+        try:
+            async with self._guarded(session_id):
+                yield
+        finally:
+            if session_id in self._wanted and not self._is_guarded(session_id):
+                self._wanted.discard(session_id)
+                session = self._sessions.get(session_id)
+                if session is not None:
+                    self.hibernate(session)
+
+    @asynccontextmanager
+    async def _guarded(self, session_id: str) -> AsyncIterator[None]:
         guard = self._guards.setdefault(session_id, anyio.Lock())
         try:
             if not guard.locked():
@@ -276,8 +368,15 @@ class SessionRegistry:
         """Feed one or more answers; resumes the script once its pause is complete."""
         if not answers:
             raise SessionError("Empty responses array")
+        arrived = None
+        if self.store is not None and session_id not in self._sessions:
+            # The pause this call came to answer: if another worker answers it while we
+            # wait for the session, ours is for a pause that is gone.
+            arrived = await self._stored(lambda s: s.count_entries(session_id, (_ASK_KIND,)))
         async with self._exclusive(session_id):
-            session, replay, revived = await self._live(session_id)
+            session, replay, revived = await self._live(
+                session_id, answering=(arrived, answers[0].query_id or SINGLE_ID)
+            )
             if replay is not None and revived is not None and replay.supersedes(revived):
                 return revived
             try:
@@ -377,19 +476,33 @@ class SessionRegistry:
             assert revived is not None
             return revived
 
-    async def _live(self, session_id: str) -> tuple[Session, Replay | None, FeedResult | None]:
+    async def _live(
+        self, session_id: str, *, answering: tuple[int | None, str] = (None, SINGLE_ID)
+    ) -> tuple[Session, Replay | None, FeedResult | None]:
         """The live session, reviving a dormant one by replaying its journal (the caller
         holds the guard). Returns the session and, after a revival, the replay and the
-        event it ended on."""
+        event it ended on. ``answering`` is (pauses the journal had when a feed arrived,
+        its first query id): with the lease taken, a journal with more pauses means
+        another worker answered that pause meanwhile (``AlreadyAnswered``)."""
+        arrived, query_id = answering
         session = self._sessions.get(session_id)
         if session is not None:
+            # Revived meanwhile by another call here, which may have answered our pause.
+            if (
+                arrived is not None
+                and await self._stored(lambda s: s.count_entries(session_id, (_ASK_KIND,))) != arrived
+            ):
+                raise AlreadyAnswered(str(AnswerTaken(session_id, query_id)))
             return session, None, None
         dormant = await self._adopt(session_id)
         if dormant is None:
             raise await self._not_found(session_id)
         await self._take_lease(session_id)
         try:
-            history = fold(await self._stored(lambda s: s.journal(session_id)))
+            entries = await self._stored(lambda s: s.journal(session_id))
+            if arrived is not None and sum(isinstance(e.event, Asked) for e in entries) != arrived:
+                raise AlreadyAnswered(str(AnswerTaken(session_id, query_id)))
+            history = fold(entries)
         except BaseException:
             self._release_lease(session_id)
             raise
@@ -764,6 +877,8 @@ class SessionRegistry:
 
     def close(self) -> None:
         """Stop every session's thread (server shutdown); journals keep paused ones."""
+        if self._handover is not None:
+            self._handover.close()
         for session in list(self._sessions.values()):
             session.close()
             self._retire(session, "cancelled")

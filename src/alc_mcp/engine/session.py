@@ -51,11 +51,12 @@ from alc_mcp.engine.port import NO_FACILITIES, Facilities
 from alc_mcp.engine.replay import Replay, ReplayEffects, RevivalFailed
 from alc_mcp.engine.sandbox import LimitMonitor, time_limit_message
 from alc_mcp.engine.stdlib.state import namespace_of
-from alc_mcp.engine.storage import LeaseHeld, SharedStore, StoreUnavailable
+from alc_mcp.engine.storage import AnswerTaken, LeaseHeld, SharedStore, StoreUnavailable
 from alc_mcp.engine.variables import Outcome, VariableOps, script_call, with_limits
 from alc_mcp.engine.worker import LuaWorker, WorkerGone
 
 __all__ = [
+    "AlreadyAnswered",
     "Answer",
     "Session",
     "SessionBusy",
@@ -81,6 +82,10 @@ class SessionFinished(SessionError):
 
 class SessionElsewhere(SessionBusy):
     """Another live alc-mcp process on the same ALC_HOME drives this session."""
+
+
+class AlreadyAnswered(SessionError):
+    """Another call (perhaps on another worker) answered this pause first."""
 
 
 class StoreDown(SessionError):
@@ -389,6 +394,8 @@ class Session:
             await self.recorder.commit(*unsaved, *events, at=at)
         except LeaseHeld as exc:
             raise SessionElsewhere(str(exc)) from None
+        except AnswerTaken as exc:
+            raise AlreadyAnswered(str(exc)) from None
         except StoreUnavailable as exc:
             raise StoreDown(
                 f"could not save the answer for session '{self.id}': {exc}. Nothing was applied: the "

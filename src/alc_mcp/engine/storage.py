@@ -9,7 +9,10 @@ satisfies the same three protocols and nothing above it changes.
 - ``SharedStore``: ``alc.state``, the key-value space every session shares;
 - ``CardArchive``: ``alc.card.*``, the immutable evaluation cards and their samples
   (the same store the evaluation tools write);
-- ``Storage``: the three of one backend, opened together (what the registry is given).
+- ``Storage``: the three of one backend, opened together (what the registry is given);
+- ``HandOver``: how one worker asks another to let go of a session (a backend that can
+  signal between processes has one; SQLite has none, so a session held elsewhere is
+  refused until its lease is released or expires).
 
 All methods block (a commit may fsync): async callers run them through the journal
 writer, never on the event loop. Any failure to reach the storage raises
@@ -18,7 +21,8 @@ writer, never on the event loop. Any failure to reach the storage raises
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from alc_mcp.domain.evaluation import Card
@@ -27,9 +31,12 @@ from alc_mcp.domain.program import Program
 from alc_mcp.domain.records import SessionRow
 
 __all__ = [
+    "AnswerTaken",
     "CardArchive",
     "CardRefused",
+    "HandOver",
     "HistoryStore",
+    "Lease",
     "LeaseHeld",
     "SessionStore",
     "SharedStore",
@@ -57,6 +64,37 @@ class LeaseHeld(StoreUnavailable):
         )
 
 
+class AnswerTaken(Exception):
+    """The journal already holds an answer to this query of this pause (another call,
+    perhaps on another worker, answered it first): nothing was written."""
+
+    def __init__(self, session_id: str, query_id: str) -> None:
+        self.session_id = session_id
+        self.query_id = query_id
+        super().__init__(
+            f"query {query_id} of session '{session_id}' was already answered (by another call, "
+            "on this or another alc-mcp worker); call alc_status to see what the session waits for now"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """Who drives a live session: ``owner`` is ``host/process token``."""
+
+    owner: str
+    pid: int
+    token: int
+    heartbeat: int  # unix ms
+
+    @property
+    def host(self) -> str:
+        return self.owner.partition("/")[0]
+
+    def to_json(self) -> dict[str, Any]:
+        """As ``alc_status`` and ``alc_info`` show the worker that owns a session."""
+        return {"owner": self.owner, "host": self.host, "pid": self.pid, "heartbeat": self.heartbeat}
+
+
 class SessionStore(Protocol):
     def create_session(
         self,
@@ -72,13 +110,22 @@ class SessionStore(Protocol):
         ...
 
     def append(
-        self, session_id: str, events: Sequence[tuple[int, JournalEvent]], *, lease: int | None = None
+        self,
+        session_id: str,
+        events: Sequence[tuple[int, JournalEvent]],
+        *,
+        lease: int | None = None,
+        summary: Mapping[str, Any] | None = None,
     ) -> list[int]:
         """Append ``(at, event)`` pairs in order, all or none; returns their seqs.
 
+        ``summary`` (the keyword arguments of ``update_session``) updates the session's
+        row in the same transaction: one commit for a pause and its row, not two.
+
         With ``lease`` (a fencing token from ``take_lease``) the append is refused with
         ``LeaseHeld`` unless that lease is still this session's, checked in the same
-        transaction; None writes unfenced (notes, tests)."""
+        transaction; None writes unfenced (notes, tests). An ``Answered`` event for a
+        query the same pause already has an answer for raises ``AnswerTaken``."""
         ...
 
     def take_lease(
@@ -100,6 +147,10 @@ class SessionStore(Protocol):
 
     def release_leases(self, owner: str) -> None:
         """Give up every lease ``owner`` holds (shutdown)."""
+        ...
+
+    def lease(self, session_id: str) -> Lease | None:
+        """The session's current lease, or None if no process holds it."""
         ...
 
     def update_session(
@@ -126,6 +177,10 @@ class SessionStore(Protocol):
         limit: int | None = None,
         kinds: Collection[str] | None = None,
     ) -> list[JournalEntry]: ...
+
+    def count_entries(self, session_id: str, kinds: Collection[str] | None = None) -> int:
+        """How many journal entries the session has (of ``kinds``, ``encode_event`` names)."""
+        ...
 
     def get_session(self, session_id: str) -> SessionRow | None: ...
 
@@ -206,3 +261,22 @@ class Storage(Protocol):
 
     @property
     def shared(self) -> SharedStore: ...
+
+
+class HandOver(Protocol):
+    """Signals between workers sharing one database: "let go of this session".
+
+    The listener runs on its own thread and calls ``on_request`` there with the id of
+    each session another worker asked this ``owner`` to release."""
+
+    def ask_release(self, session_id: str, owner: str) -> None:
+        """Ask ``owner`` (a lease holder) to hibernate the session and release its lease."""
+        ...
+
+    def listen(self, owner: str, on_request: Callable[[str], None]) -> None:
+        """Start delivering the release requests addressed to ``owner``."""
+        ...
+
+    def close(self) -> None:
+        """Stop listening (idempotent)."""
+        ...

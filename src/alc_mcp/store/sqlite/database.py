@@ -19,11 +19,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
-
-import orjson
 
 from alc_mcp.engine.storage import StoreUnavailable
+from alc_mcp.store.rows import to_json_text
 from alc_mcp.store.sqlite import sql
 
 __all__ = ["BUSY_TIMEOUT_MS", "SYNCHRONOUS_LEVELS", "Database", "to_json_text"]
@@ -33,17 +31,6 @@ SYNCHRONOUS_LEVELS: tuple[str, ...] = ("OFF", "NORMAL", "FULL", "EXTRA")
 #: How long a write waits for another process (e.g. ``alc-mcp`` CLI inspecting the same
 #: file) to release the write lock before giving up with ``StoreUnavailable``.
 BUSY_TIMEOUT_MS = 5_000
-
-
-def to_json_text(value: Any, what: str) -> str:
-    """``value`` as the JSON text a column holds; ``TypeError`` naming ``what`` if JSON cannot.
-
-    TEXT, not BLOB, so the file stays readable with the sqlite3 shell and json_extract.
-    """
-    try:
-        return orjson.dumps(value).decode()
-    except orjson.JSONEncodeError as exc:
-        raise TypeError(f"cannot store {what}: {exc}") from exc
 
 
 class Database:

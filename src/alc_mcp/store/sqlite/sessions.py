@@ -16,41 +16,27 @@ import sqlite3
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
-import orjson
-
-from alc_mcp.domain.journal import (
-    JournalEntry,
-    JournalError,
-    JournalEvent,
-    Noted,
-    decode_event,
-    encode_event,
-)
+from alc_mcp.domain.journal import Answered, JournalEntry, JournalEvent, Noted
 from alc_mcp.domain.program import Program
 from alc_mcp.domain.records import SessionRow
 from alc_mcp.domain.state import Phase
-from alc_mcp.engine.storage import LeaseHeld, SessionStore
+from alc_mcp.engine.storage import AnswerTaken, Lease, LeaseHeld, SessionStore
 from alc_mcp.store.names import random_name
+from alc_mcp.store.rows import (
+    FINISHED_STATUSES,
+    STATUSES,
+    UnknownSession,
+    answer_keys,
+    encode,
+    entry,
+    free_name,
+    session_row,
+    update_values,
+)
 from alc_mcp.store.sqlite import sql
-from alc_mcp.store.sqlite.database import Database, to_json_text
+from alc_mcp.store.sqlite.database import Database
 
 __all__ = ["FINISHED_STATUSES", "STATUSES", "SqliteSessions", "UnknownSession"]
-
-STATUSES: frozenset[str] = frozenset(phase.value for phase in Phase)
-FINISHED_STATUSES: tuple[str, ...] = (Phase.COMPLETED.value, Phase.FAILED.value, Phase.CANCELLED.value)
-
-# Two words give ~30,000 names; past that many sessions collisions get frequent, so
-# after this many tries the attempt number is appended (``amber-falcon-37``).
-_PLAIN_NAME_TRIES = 32
-_NAME_TRIES = 1_000
-_STATS_COLUMN = 10  # in sql.SELECT_SESSION, the one column stored as JSON text
-
-
-class UnknownSession(KeyError):
-    """A write named a session the store does not have."""
-
-    def __str__(self) -> str:  # KeyError would print the repr of its argument
-        return f"unknown session {self.args[0]!r}"
 
 
 class SqliteSessions(SessionStore):
@@ -62,13 +48,9 @@ class SqliteSessions(SessionStore):
         self._names = names
 
     def _free_name(self, conn: sqlite3.Connection) -> str:
-        for attempt in range(_NAME_TRIES):
-            name = self._names()
-            if attempt >= _PLAIN_NAME_TRIES:
-                name = f"{name}-{attempt}"
-            if conn.execute(sql.NAME_TAKEN, (name,)).fetchone() is None:
-                return name
-        raise RuntimeError(f"no free session name after {_NAME_TRIES} tries")  # pragma: no cover
+        return free_name(
+            self._names, lambda name: conn.execute(sql.NAME_TAKEN, (name,)).fetchone() is not None
+        )
 
     # --- writes -----------------------------------------------------------------------------
 
@@ -85,7 +67,7 @@ class SqliteSessions(SessionStore):
 
         Returns the name. Raises ``ValueError`` if the id already exists.
         """
-        kind, data = _encode(program)
+        kind, data = encode(program)
         with self._db.transaction("create a session") as conn:
             if conn.execute(sql.ID_TAKEN, (session_id,)).fetchone() is not None:
                 raise ValueError(f"session {session_id!r} already exists")
@@ -96,7 +78,12 @@ class SqliteSessions(SessionStore):
         return name
 
     def append(
-        self, session_id: str, events: Sequence[tuple[int, JournalEvent]], *, lease: int | None = None
+        self,
+        session_id: str,
+        events: Sequence[tuple[int, JournalEvent]],
+        *,
+        lease: int | None = None,
+        summary: Mapping[str, Any] | None = None,
     ) -> list[int]:
         """Append ``(at, event)`` pairs in order, all or none; returns their seqs.
 
@@ -106,9 +93,10 @@ class SqliteSessions(SessionStore):
         """
         if not events:
             return []
-        rows = [(session_id, *_encode(event), at) for at, event in events]
+        rows = [(session_id, *encode(event), at) for at, event in events]
         notes = sum(isinstance(event, Noted) for _, event in events)
         latest = max(at for at, _ in events)
+        row = update_values(session_id, **summary) if summary else None
         with self._db.transaction("append to a journal") as conn:
             if lease is not None and conn.execute(sql.HOLDS_LEASE, (session_id, lease)).fetchone() is None:
                 holder = conn.execute(sql.SELECT_LEASE, (session_id,)).fetchone()
@@ -117,8 +105,36 @@ class SqliteSessions(SessionStore):
                 )
             if conn.execute(sql.TOUCH_FOR_APPEND, (latest, notes, session_id)).rowcount != 1:
                 raise UnknownSession(session_id)
+            keys = answer_keys(events, self._asked(conn, session_id, events))
             seqs = [conn.execute(sql.INSERT_ENTRY, row).lastrowid for row in rows]
+            if keys:
+                self._key_answers(conn, session_id, keys, seqs)
+            if row is not None:
+                conn.execute(sql.UPDATE_SESSION, row)
         return [seq for seq in seqs if seq is not None]
+
+    def _asked(
+        self, conn: sqlite3.Connection, session_id: str, events: Sequence[tuple[int, JournalEvent]]
+    ) -> int:
+        """How many pauses the journal holds, counted only when the batch has an answer."""
+        if not any(isinstance(event, Answered) for _, event in events):
+            return 0
+        return int(conn.execute(sql.COUNT_ASKED, (session_id,)).fetchone()[0])
+
+    def _key_answers(
+        self,
+        conn: sqlite3.Connection,
+        session_id: str,
+        keys: list[tuple[int, int, str]],
+        seqs: list[int | None],
+    ) -> None:
+        """Record each answer's (pause, query) key; ``AnswerTaken`` (the transaction rolls
+        back) if that query of that pause is answered already."""
+        for position, pause, query_id in keys:
+            try:
+                conn.execute(sql.INSERT_ANSWER, (session_id, pause, query_id, seqs[position]))
+            except sqlite3.IntegrityError:
+                raise AnswerTaken(session_id, query_id) from None
 
     # --- leases: one process drives a live session -----------------------------------------
 
@@ -149,6 +165,11 @@ class SqliteSessions(SessionStore):
         with self._db.transaction("release session leases") as conn:
             conn.execute(sql.RELEASE_LEASES, (owner,))
 
+    def lease(self, session_id: str) -> Lease | None:
+        with self._db.reading("read a session lease") as conn:
+            row = conn.execute(sql.SELECT_LEASE, (session_id,)).fetchone()
+        return Lease(row[0], row[1], row[2], row[3]) if row is not None and row[0] is not None else None
+
     def update_session(
         self,
         session_id: str,
@@ -161,10 +182,15 @@ class SqliteSessions(SessionStore):
         stats: dict[str, Any] | None = None,
     ) -> None:
         """Set status and time; a counter left ``None`` keeps its stored value."""
-        if status not in STATUSES:
-            raise ValueError(f"status must be one of {', '.join(sorted(STATUSES))}, not {status!r}")
-        stats_text = to_json_text(stats, "session stats") if stats is not None else None
-        values = (status, updated_at, llm_calls, rounds, elapsed_ms, stats_text, session_id)
+        values = update_values(
+            session_id,
+            status=status,
+            updated_at=updated_at,
+            llm_calls=llm_calls,
+            rounds=rounds,
+            elapsed_ms=elapsed_ms,
+            stats=stats,
+        )
         with self._db.transaction("update a session") as conn:
             if conn.execute(sql.UPDATE_SESSION, values).rowcount != 1:
                 raise UnknownSession(session_id)
@@ -217,7 +243,7 @@ class SqliteSessions(SessionStore):
     def get_session(self, session_id: str) -> SessionRow | None:
         with self._db.reading("read a session") as conn:
             row = conn.execute(sql.SELECT_SESSION, (session_id,)).fetchone()
-        return _session_row(row) if row is not None else None
+        return session_row(row) if row is not None else None
 
     def journal(
         self,
@@ -242,7 +268,7 @@ class SqliteSessions(SessionStore):
             params.append(limit)
         with self._db.reading("read a journal") as conn:
             rows = conn.execute(query, params).fetchall()
-        return [_entry(session_id, *row) for row in rows]
+        return [entry(session_id, *row) for row in rows]
 
     def list_sessions(self, *, limit: int = 50, statuses: Collection[str] | None = None) -> list[SessionRow]:
         """Newest first (``created_at`` desc, then id desc); ``statuses`` filters."""
@@ -252,7 +278,7 @@ class SqliteSessions(SessionStore):
         query = sql.list_sessions(None if status_list is None else len(status_list))
         with self._db.reading("list sessions") as conn:
             rows = conn.execute(query, [*(status_list or ()), limit]).fetchall()
-        return [_session_row(row) for row in rows]
+        return [session_row(row) for row in rows]
 
     def count_entries(self, session_id: str, kinds: Collection[str] | None = None) -> int:
         if kinds is not None and not kinds:
@@ -261,26 +287,3 @@ class SqliteSessions(SessionStore):
         query = sql.count_entries(None if kind_list is None else len(kind_list))
         with self._db.reading("count journal entries") as conn:
             return int(conn.execute(query, [session_id, *(kind_list or ())]).fetchone()[0])
-
-
-def _session_row(values: Sequence[Any]) -> SessionRow:
-    """A ``sql.SELECT_SESSION`` row (its columns in SessionRow's field order), stats decoded."""
-    columns = list(values)
-    stats = columns[_STATS_COLUMN]
-    columns[_STATS_COLUMN] = orjson.loads(stats) if stats is not None else None
-    return SessionRow(*columns)
-
-
-def _encode(event: JournalEvent) -> tuple[str, str]:
-    kind, data = encode_event(event)
-    return kind, to_json_text(data, f"a {kind!r} journal event")
-
-
-def _entry(session_id: str, seq: int, kind: str, data: str, at: int) -> JournalEntry:
-    try:
-        event = decode_event(kind, orjson.loads(data))
-    except (ValueError, TypeError, KeyError) as exc:
-        raise JournalError(
-            f"journal entry {seq} ({kind!r}) of session {session_id!r} cannot be read: {exc}"
-        ) from exc
-    return JournalEntry(seq, at, event)

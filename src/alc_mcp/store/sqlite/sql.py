@@ -14,10 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from sqlite3 import Connection
 
+from alc_mcp.store.rows import answer_keys, entry
+
 __all__ = [
+    "ANSWER_SCHEMA",
     "BEGIN",
     "CARD_SCHEMA",
     "COMMIT",
+    "COUNT_ASKED",
     "DELETE_SESSION",
     "DELETE_TAIL",
     "FIRST_SEQ",
@@ -25,6 +29,7 @@ __all__ = [
     "GET_USER_VERSION",
     "HOLDS_LEASE",
     "ID_TAKEN",
+    "INSERT_ANSWER",
     "INSERT_ENTRY",
     "INSERT_SESSION",
     "JOURNAL_MODE_WAL",
@@ -213,6 +218,42 @@ MIGRATIONS = (*MIGRATIONS, LEASE_SCHEMA)
 # stdio and before this migration), so only that principal sees the session.
 MIGRATIONS = (*MIGRATIONS, ("ALTER TABLE sessions ADD COLUMN principal TEXT",))
 
+# 6: an answer is accepted
+# once. Query ids repeat from pause to pause, so the key is (session, pause, query id);
+# ``seq`` ties the key to its journal entry, so a rewind that removes the entry frees it.
+ANSWER_SCHEMA: tuple[str, ...] = (
+    """
+    CREATE TABLE IF NOT EXISTS answers (
+        session_id  TEXT NOT NULL,
+        pause       INTEGER NOT NULL,
+        query_id    TEXT NOT NULL,
+        seq         INTEGER NOT NULL REFERENCES journal (seq) ON DELETE CASCADE,
+        PRIMARY KEY (session_id, pause, query_id)
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX IF NOT EXISTS answers_by_seq ON answers (seq)",
+    "CREATE INDEX IF NOT EXISTS journal_by_kind ON journal (session_id, kind)",
+)
+
+
+def _key_existing_answers(conn: Connection) -> None:
+    """Give the answers already journaled their keys (a duplicate, which older versions
+    could not write, keeps only its first)."""
+    for statement in ANSWER_SCHEMA:
+        conn.execute(statement)
+    sessions = [row[0] for row in conn.execute("SELECT id FROM sessions")]
+    for session_id in sessions:
+        rows = conn.execute(select_entries(None, limited=False), (session_id, 0)).fetchall()
+        entries = [entry(session_id, *row) for row in rows]
+        keys = answer_keys([(e.at, e.event) for e in entries], 0)
+        conn.executemany(
+            "INSERT OR IGNORE INTO answers (session_id, pause, query_id, seq) VALUES (?, ?, ?, ?)",
+            [(session_id, pause, query_id, entries[position].seq) for position, pause, query_id in keys],
+        )
+
+
+MIGRATIONS = (*MIGRATIONS, _key_existing_answers)
+
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -347,6 +388,10 @@ RENEW_LEASES = "UPDATE leases SET heartbeat = ? WHERE owner = ?"
 RELEASE_LEASE = "UPDATE leases SET owner = NULL, heartbeat = 0 WHERE session_id = ? AND owner = ?"
 RELEASE_LEASES = "UPDATE leases SET owner = NULL, heartbeat = 0 WHERE owner = ?"
 
+INSERT_ANSWER = "INSERT INTO answers (session_id, pause, query_id, seq) VALUES (?, ?, ?, ?)"
+COUNT_ASKED = (
+    "SELECT COUNT(*) FROM journal WHERE session_id = ? AND kind = 'ask'"  # encode_event's kind of Asked
+)
 INSERT_ENTRY = "INSERT INTO journal (session_id, kind, data, at) VALUES (?, ?, ?, ?)"
 FIRST_SEQ = "SELECT MIN(seq) FROM journal WHERE session_id = ?"
 DELETE_TAIL = "DELETE FROM journal WHERE session_id = ? AND seq >= ?"
