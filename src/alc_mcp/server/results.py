@@ -1,0 +1,445 @@
+"""What every tool answers, as data: the models behind each tool's ``outputSchema`` and
+the one way a tool turns the service's JSON into a ``CallToolResult``.
+
+The service keeps answering plain JSON objects; a tool sends that object twice, as the
+text block hosts written for algocline compare byte for byte (compact, or pretty for
+status snapshots and transcripts) and, unchanged, as ``structuredContent``. The SDK
+validates the latter against the model named in the tool's return annotation
+(``Annotated[CallToolResult, Model]``), and publishes that model's schema as the
+tool's ``outputSchema``, so the schema and what is sent cannot drift apart.
+
+The models describe the fields a host can rely on and never forbid others: a newer
+server may add a field without breaking an older schema's validator.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from mcp_types import CallToolResult, TextContent
+from pydantic import BaseModel, ConfigDict, Field, RootModel
+
+from alc_mcp.domain.jsonfmt import dumps_compact, dumps_pretty
+
+__all__ = [
+    "AliasList",
+    "AliasSet",
+    "Card",
+    "CardList",
+    "Comparison",
+    "EvalDetail",
+    "EvalHistory",
+    "EvalReply",
+    "FeedReply",
+    "Info",
+    "LogDeleted",
+    "LogView",
+    "NoteAdded",
+    "PackageInstalled",
+    "PackageList",
+    "PackageRemoved",
+    "ScenarioInstalled",
+    "ScenarioList",
+    "ScenarioShown",
+    "StatsReply",
+    "StatusReply",
+    "VariablesChanged",
+    "VariablesDeleted",
+    "VariablesFound",
+    "VariablesImported",
+    "VariablesListed",
+    "compact",
+    "pretty",
+]
+
+
+def compact(data: dict[str, Any]) -> CallToolResult:
+    """``data`` as compact JSON text (the FeedResult format) and as structured content."""
+    return _result(data, dumps_compact(data))
+
+
+def pretty(data: dict[str, Any]) -> CallToolResult:
+    """``data`` as pretty JSON text (status snapshots, transcripts) and as structured content."""
+    return _result(data, dumps_pretty(data))
+
+
+def _result(data: dict[str, Any], text: str) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
+
+
+def _object_root(extra: dict[str, Any] | None = None) -> ConfigDict:
+    """A root model over a union still publishes ``"type": "object"`` at its root, which
+    2025-11-25 clients require of an ``outputSchema``."""
+    return ConfigDict(json_schema_extra={"type": "object", **(extra or {})})
+
+
+# --- the session loop (FeedResult, algocline's wire shapes) ---------------------------------
+
+
+class _QueryFields(BaseModel):
+    prompt: str = Field(description="What the model is asked.")
+    system: str | None = Field(description="System instructions to follow, or null.")
+    max_tokens: int | None = Field(description="The longest answer wanted, in tokens.")
+    grounded: bool = Field(default=False, description="Present (true) when the answer must cite evidence.")
+    underspecified: bool = Field(
+        default=False, description="Present (true) when the question may lack information."
+    )
+
+
+class Query(_QueryFields):
+    """One query of a batch pause."""
+
+    id: str = Field(description="The query id to answer (q-0, q-1, …).")
+
+
+class NeedsOne(_QueryFields):
+    """The script waits for one answer: alc_continue{session_id, response}."""
+
+    status: Literal["needs_response"]
+    session_id: str
+    query_id: str = Field(description="The id of the query to answer.")
+
+
+class NeedsMany(BaseModel):
+    """The script waits for several answers: alc_continue{session_id, responses}."""
+
+    status: Literal["needs_response"]
+    session_id: str
+    queries: list[Query]
+
+
+class Accepted(BaseModel):
+    """A partial answer was taken; the pause waits for ``remaining`` more."""
+
+    status: Literal["accepted"]
+    remaining: int
+
+
+class Completed(BaseModel):
+    status: Literal["completed"]
+    result: Any = Field(description="The script's first return value (for alc_advice: the strategy's ctx).")
+    stats: dict[str, Any] = Field(description='Run statistics: "auto" (measured) and "custom" (alc.stats).')
+
+
+class Failed(BaseModel):
+    status: Literal["error"]
+    error: str = Field(description="Why the script failed.")
+
+
+class Cancelled(BaseModel):
+    status: Literal["cancelled"]
+    stats: dict[str, Any]
+
+
+_FeedResult = NeedsOne | NeedsMany | Accepted | Completed | Failed | Cancelled
+
+
+class FeedReply(RootModel[_FeedResult]):
+    """Where a session stands after a call: needs_response, accepted, completed, error or
+    cancelled (algocline's FeedResult)."""
+
+    model_config = _object_root()
+
+
+class EvalReply(RootModel[_FeedResult]):
+    """alc_eval: the eval session's first FeedResult, plus the eval and card ids."""
+
+    model_config = _object_root(
+        {
+            "properties": {
+                "eval_id": {"type": "string", "description": "The eval's id (alc_eval_detail)."},
+                "card_id": {
+                    "type": ["string", "null"],
+                    "description": "The card written when the eval completes (null without auto_card).",
+                },
+            },
+            "required": ["eval_id"],
+        }
+    )
+
+
+# --- status ------------------------------------------------------------------------------
+
+
+class VariableNames(BaseModel):
+    count: int
+    names: list[str]
+
+
+class SessionSnapshot(BaseModel):
+    """One session as alc_status sees it."""
+
+    session_id: str
+    name: str | None = Field(default=None, description="The session's two-word name.")
+    state: Literal["running", "paused", "terminal"]
+    phase: str = Field(description="running, paused, completed, failed or cancelled.")
+    live: bool = Field(description="Whether its VM is in memory (false: dormant, only the journal).")
+    started_at: int | None = Field(default=None, description="Unix ms.")
+    last_activity_at: int | None = Field(default=None, description="Unix ms.")
+    metrics: dict[str, Any] = Field(
+        description="elapsed_ms, llm_calls, rounds, tokens, recent_logs, progress, budget_remaining…"
+    )
+    variables: VariableNames | None = None
+    pending_queries: int | None = Field(default=None, description="Unanswered queries of the pause.")
+    pending: list[dict[str, Any]] | None = Field(default=None, description="As projected by pending_filter.")
+    strategy: str | None = None
+    journal_warning: str | None = None
+
+
+class StatusListing(BaseModel):
+    active_sessions: int
+    sessions: list[SessionSnapshot]
+
+
+class StatusReply(RootModel[SessionSnapshot | StatusListing]):
+    """One session's snapshot (with session_id) or every active session's."""
+
+    model_config = _object_root()
+
+
+# --- history ------------------------------------------------------------------------------
+
+
+class SessionRow(BaseModel):
+    id: str
+    name: str | None = None
+    strategy: str | None = None
+    status: str
+    llm_calls: int | None = None
+    rounds: int | None = None
+    elapsed_ms: int | None = None
+    notes_count: int | None = None
+    task_preview: str | None = None
+    created_at: int | None = None
+    updated_at: int | None = None
+
+
+class SessionList(BaseModel):
+    sessions: list[SessionRow] = Field(description="Newest first.")
+
+
+class AnsweredQuery(BaseModel):
+    index: int = Field(description="The query_index alc_rewind takes.")
+    pause: int
+    query_id: str
+    prompt: str
+    system: str | None
+    max_tokens: int | None
+    response: str
+    answered_at: int | None = None
+
+
+class Note(BaseModel):
+    at: int | None = None
+    title: str | None
+    content: str
+
+
+class Transcript(SessionRow):
+    """One session's header and a page of its answered queries, oldest first."""
+
+    answered_queries: int
+    queries: list[AnsweredQuery]
+    next_cursor: int | None = Field(description="Pass as cursor for the next page; null when done.")
+    notes: list[Note]
+    pending: list[dict[str, Any]] | None = Field(
+        default=None, description="On the last page: still unanswered."
+    )
+    result: Any = Field(default=None, description="Once finished: the script's result.")
+    error: str | None = None
+    stats: dict[str, Any] | None = None
+
+
+class LogView(RootModel[Transcript | SessionList]):
+    """The session list, or one session's transcript page."""
+
+    model_config = _object_root()
+
+
+class NoteAdded(BaseModel):
+    session_id: str
+    notes_count: int
+
+
+class StatsReply(BaseModel):
+    total_sessions: int
+    strategies: dict[str, dict[str, Any]] = Field(description="Per strategy: counts, averages, totals.")
+
+
+class LogDeleted(BaseModel):
+    session_id: str
+    name: str | None = None
+    deleted: bool
+
+
+# --- packages and the server ------------------------------------------------------------------
+
+
+class Package(BaseModel):
+    name: str
+    path: str
+    source: str = Field(description="ALC_PACKAGES_PATH, ALC_HOME or bundled.")
+    active: bool = Field(description="False when an earlier package of the same name shadows it.")
+    shadowed_by: str | None = Field(default=None, description="The directory of the active one.")
+    # The package's own M.meta, as its Lua wrote it: any JSON.
+    version: Any = None
+    description: Any = None
+    category: Any = None
+    inputs: Any = Field(default=None, description="Its M.meta.inputs: the knobs alc_advice opts can set.")
+    installed_from: Any = None
+    error: str | None = Field(default=None, description="Why its meta could not be read.")
+
+
+class PackageList(BaseModel):
+    packages: list[Package]
+    search_paths: list[dict[str, Any]]
+
+
+class Replaced(BaseModel):
+    name: str
+    previous_source: Any = Field(description="Where the replaced package had come from, if recorded.")
+
+
+class PackageInstalled(BaseModel):
+    installed: list[str]
+    replaced: list[Replaced]
+    warnings: list[str] | None = Field(default=None, description="Installed packages that fail to load.")
+    mode: str
+    source: str
+    packages_dir: str
+
+
+class PackageRemoved(BaseModel):
+    removed: str
+    path: str
+
+
+class Info(BaseModel):
+    version: str
+    lua_version: str
+    limits: dict[str, Any]
+    sessions: dict[str, Any]
+    durability: dict[str, Any]
+    paths: dict[str, Any]
+    search_paths: list[dict[str, Any]]
+
+
+# --- variables ------------------------------------------------------------------------------
+
+
+class Variable(BaseModel):
+    id: str
+    name: str
+    type: str = Field(description="string, integer, float, boolean, choice or json.")
+    value: Any
+    constraints: dict[str, Any]
+    description: str | None
+    metadata: dict[str, Any]
+    version: int
+    created_at: int | None = None
+    updated_at: int | None = None
+
+
+class VariablesListed(BaseModel):
+    variables: list[Variable]
+
+
+class VariablesFound(BaseModel):
+    found: dict[str, Variable]
+    missing: list[str]
+
+
+class VariablesChanged(BaseModel):
+    status: str = Field(description="applied, partial or rejected.")
+    results: dict[str, dict[str, Any]] = Field(description='Per key: {"version"} or {"error"}.')
+
+
+class VariablesDeleted(BaseModel):
+    deleted: list[str]
+    missing: list[str]
+
+
+class VariablesImported(BaseModel):
+    imported: list[str]
+
+
+# --- evaluation -------------------------------------------------------------------------------
+
+
+class EvalHistory(BaseModel):
+    evals: list[dict[str, Any]] = Field(description="Newest first: ids, strategy, scenario, status, summary.")
+
+
+class EvalDetail(BaseModel):
+    eval_id: str
+    session_id: str | None = None
+    status: str | None = None
+    strategy: str | None = None
+    scenario: str | None = None
+    card_id: str | None = None
+    summary: dict[str, Any] | None = None
+    request: Any = Field(default=None, description="What alc_eval was asked.")
+    report: Any = Field(default=None, description="Per-case results and the summary (once finished).")
+    stats: Any = None
+
+
+class Comparison(BaseModel):
+    """Welch's t-test of two evals' per-run scores (t and the effect sizes are null when
+    neither side has any spread)."""
+
+    a: dict[str, Any]
+    b: dict[str, Any]
+    test: str
+    diff: float
+    t: float | None = None
+    df: float | None = None
+    p_value: float | None = None
+    ci_95_diff: list[float] | None = None
+    cohen_d: float | None = None
+    hedges_g: float | None = None
+    significant: bool
+    effect: str
+    verdict: str
+    note: str | None = None
+    warning: str | None = None
+
+
+class ScenarioList(BaseModel):
+    scenarios: list[dict[str, Any]]
+
+
+class ScenarioShown(BaseModel):
+    name: str
+    source: str = Field(description="The scenario's Lua source.")
+    cases: list[dict[str, Any]] = Field(description="input, expected, tags.")
+    bindings: list[dict[str, Any]] = Field(default=[], description="Graders, their scorers and weights.")
+
+
+class ScenarioInstalled(BaseModel):
+    installed: list[str]
+    failures: list[dict[str, Any]]
+    directory: str
+
+
+class CardList(BaseModel):
+    cards: list[dict[str, Any]]
+    total: int
+    offset: int | None = None
+
+
+class Card(BaseModel):
+    """An immutable eval result."""
+
+    card_id: str
+    cases: list[dict[str, Any]] = Field(default=[], description="Per case: runs, grades, scores.")
+    summary: dict[str, Any] | None = Field(default=None, description="pass rate, mean, CI, pass@k, by tag.")
+
+
+class AliasSet(BaseModel):
+    alias: str
+    card_id: str
+    previous: str | None
+
+
+class AliasList(BaseModel):
+    aliases: list[dict[str, Any]]
