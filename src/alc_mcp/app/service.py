@@ -28,6 +28,7 @@ from alc_mcp.app.durability import Durability, open_durability
 from alc_mcp.app.evaluation import EvalService
 from alc_mcp.app.host_variables import HostVariables
 from alc_mcp.app.programs import advice_ctx, advice_program, code_program
+from alc_mcp.app.progress import Report, reporting
 from alc_mcp.app.strategy_inputs import advice_meta, check_required_inputs
 from alc_mcp.config import Config
 from alc_mcp.domain.feed_result import FeedResult, feed_result_json
@@ -35,7 +36,7 @@ from alc_mcp.domain.journal import Logged, ProgressSet
 from alc_mcp.domain.pending_filter import PendingFilter
 from alc_mcp.domain.program import Program
 from alc_mcp.engine.registry import SessionRegistry
-from alc_mcp.engine.session import Answer, SessionError, StoreDown
+from alc_mcp.engine.session import Answer, ProgressListener, SessionError, StoreDown
 from alc_mcp.engine.storage import StoreUnavailable
 from alc_mcp.engine.types import types_path
 from alc_mcp.store.memory import MemoryShared
@@ -127,27 +128,55 @@ class SessionService:
 
     # --- sessions ------------------------------------------------------------------------
 
+    async def _reported(
+        self, progress: Report | None, call: Callable[[ProgressListener | None], Awaitable[Reply]]
+    ) -> Reply:
+        """``call``, with its progress told to ``progress`` when the caller asked for it."""
+        if progress is None:
+            return await call(None)
+        return await reporting(progress, self.config.progress_seconds, call)
+
     @store_errors
-    async def start(self, program: Program) -> Reply:
-        return Reply(*await self.registry.start(program))
+    async def start(self, program: Program, progress: Report | None = None) -> Reply:
+        async def started(listener: ProgressListener | None) -> Reply:
+            return Reply(*await self.registry.start(program, listener))
+
+        return await self._reported(progress, started)
 
     async def run(
-        self, code: str | None, code_file: str | None, ctx: Any, vars: dict[str, Any] | None
+        self,
+        code: str | None,
+        code_file: str | None,
+        ctx: Any,
+        vars: dict[str, Any] | None,
+        progress: Report | None = None,
     ) -> Reply:
         """``alc_run``: inline code or a file."""
-        return await self.start(code_program(code, code_file, ctx, vars, code_roots(self.config)))
+        return await self.start(code_program(code, code_file, ctx, vars, code_roots(self.config)), progress)
 
-    async def advise(self, strategy: str, task: str | None, opts: Any, vars: dict[str, Any] | None) -> Reply:
+    async def advise(
+        self,
+        strategy: str,
+        task: str | None,
+        opts: Any,
+        vars: dict[str, Any] | None,
+        progress: Report | None = None,
+    ) -> Reply:
         """``alc_advice``: a package's ``run(ctx)`` on a task."""
         self.catalog.require(strategy)
         ctx = advice_ctx(task, opts)
         check_required_inputs(strategy, await advice_meta(self.catalog, strategy), ctx)
-        return await self.start(advice_program(strategy, ctx, vars))
+        return await self.start(advice_program(strategy, ctx, vars), progress)
 
     @store_errors
-    async def feed(self, key: str, answers: Sequence[Answer]) -> Reply:
+    async def feed(self, key: str, answers: Sequence[Answer], progress: Report | None = None) -> Reply:
+        """Answer a pause; ``progress`` hears how the script goes until its next pause."""
         session_id = await self._session_id(key)
-        return Reply(session_id, await self.registry.feed(session_id, answers))
+
+        async def fed(listener: ProgressListener | None) -> Reply:
+            return Reply(session_id, await self.registry.feed(session_id, answers, listener))
+
+        return await self._reported(progress, fed)
 
     @store_errors
     async def cancel(self, key: str) -> Reply:

@@ -23,8 +23,8 @@ import socket
 import sys
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
@@ -45,6 +45,7 @@ from alc_mcp.engine.packages import PackageResolver
 from alc_mcp.engine.replay import Replay, RevivalFailed
 from alc_mcp.engine.session import (
     Answer,
+    ProgressListener,
     Session,
     SessionBusy,
     SessionElsewhere,
@@ -225,7 +226,11 @@ class SessionRegistry:
 
     # --- lifecycle ---------------------------------------------------------------------
 
-    async def start(self, program: Program) -> tuple[str, FeedResult]:
+    async def start(
+        self, program: Program, listener: ProgressListener | None = None
+    ) -> tuple[str, FeedResult]:
+        """Start a session and run it to its first pause or its end; ``listener`` hears
+        the script's alc.progress calls meanwhile."""
         session_id = new_session_id()
         started_at = now_ms()
         name = None
@@ -238,27 +243,32 @@ class SessionRegistry:
         session = self._new_session(session_id, program, name=name, started_at=started_at)
         telemetry.emit("session.started", session_id=session_id, strategy=program.strategy)
         async with self._exclusive(session_id):
-            session.start()
-            return session_id, await self._drive(session)
+            with _listening(session, listener):
+                session.start()
+                return session_id, await self._drive(session)
 
-    async def feed(self, session_id: str, answers: Sequence[Answer]) -> FeedResult:
-        """Feed one or more answers; resumes the script once its pause is complete."""
+    async def feed(
+        self, session_id: str, answers: Sequence[Answer], listener: ProgressListener | None = None
+    ) -> FeedResult:
+        """Feed one or more answers; resumes the script once its pause is complete (and
+        ``listener`` hears its alc.progress calls until the next pause)."""
         if not answers:
             raise SessionError("Empty responses array")
         async with self._exclusive(session_id):
             session, replay, revived = await self._live(session_id)
             if replay is not None and revived is not None and replay.supersedes(revived):
                 return revived
-            try:
-                accepted = await session.feed(answers)
-            except SessionElsewhere:
-                # Our lease was taken over (we missed heartbeats): this VM is stale.
-                # Let the session go dormant here; its journal is the other process's now.
-                self._let_go(session)
-                raise
-            if accepted is not None:
-                return accepted
-            return await self._drive(session)
+            with _listening(session, listener):
+                try:
+                    accepted = await session.feed(answers)
+                except SessionElsewhere:
+                    # Our lease was taken over (we missed heartbeats): this VM is stale.
+                    # Let the session go dormant here; its journal is the other process's now.
+                    self._let_go(session)
+                    raise
+                if accepted is not None:
+                    return accepted
+                return await self._drive(session)
 
     def _let_go(self, session: Session) -> None:
         """Drop a live session whose lease another process holds now, keeping it dormant."""
@@ -726,6 +736,16 @@ def _is_dead(owner: str | None, pid: int | None) -> bool:
     except OSError:  # exists, but is not ours to signal
         return False
     return False
+
+
+@contextmanager
+def _listening(session: Session, listener: ProgressListener | None) -> Iterator[None]:
+    """``listener`` hears the session's progress for one call, and only that call."""
+    session.progress_listener = listener
+    try:
+        yield
+    finally:
+        session.progress_listener = None
 
 
 def _ignore(future: Any) -> None:

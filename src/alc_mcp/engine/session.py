@@ -56,6 +56,7 @@ from alc_mcp.engine.worker import LuaWorker, WorkerGone
 
 __all__ = [
     "Answer",
+    "ProgressListener",
     "Session",
     "SessionBusy",
     "SessionElsewhere",
@@ -84,6 +85,10 @@ class SessionElsewhere(SessionBusy):
 
 class StoreDown(SessionError):
     """The journal cannot be written right now; nothing was applied."""
+
+
+#: Called on the event loop with each alc.progress of a script someone is watching.
+ProgressListener = Callable[[ProgressSet], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +180,8 @@ class Session:
         self._unsaved_pause: Asked | None = None
         self.final: FeedResult | None = None
         self._cancelled_by_host = False
+        #: Who is told of the script's alc.progress calls while a call drives it.
+        self.progress_listener: ProgressListener | None = None
         self.worker = LuaWorker(
             program,
             self,
@@ -225,7 +232,21 @@ class Session:
             return
         with self._lock:
             self.metrics.set_progress(step, total, message)
-        self.recorder.record(ProgressSet(step, total, message))
+        event = ProgressSet(step, total, message)
+        self.recorder.record(event)
+        listener = self.progress_listener
+        if listener is not None:
+            self._tell_listener(listener, event)
+
+    def _tell_listener(self, listener: ProgressListener, event: ProgressSet) -> None:
+        """Hand a progress event to its listener on the loop. Progress is a courtesy to
+        the host: a loop that is gone or a listener that fails never stops the script."""
+        if self._closed:
+            return
+        try:
+            anyio.from_thread.run_sync(listener, event, token=self._token)
+        except Exception:
+            return
 
     def vars_call(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
         with self._lock:

@@ -1,5 +1,8 @@
 """The session loop as tools: run, advice, continue, status, cancel, rewind.
 
+run, advice and continue hand the service the request's ``report_progress``: a call
+that carries a progressToken hears how its script goes (a no-op without one).
+
 Free-text parameters (code, answers, tasks) are annotated exactly ``str``: the SDK
 JSON-decodes string arguments of any other annotation, which would turn an answer
 such as ``{"verdict": "yes"}`` into a dict.
@@ -54,7 +57,7 @@ def register_session_tools(server: ToolBox) -> None:
         vars: dict[str, Any] | None = VARS_PRESET,
     ) -> Annotated[CallToolResult, FeedReply]:
         with caller_mistakes():
-            reply = await service_of(context).run(code, code_file, ctx, vars)
+            reply = await service_of(context).run(code, code_file, ctx, vars, context.report_progress)
         return compact(reply.to_json())
 
     @server.tool(title="Apply a strategy", description=texts.ALC_ADVICE, annotations=ADDITIVE)
@@ -68,7 +71,7 @@ def register_session_tools(server: ToolBox) -> None:
         vars: dict[str, Any] | None = VARS_PRESET,
     ) -> Annotated[CallToolResult, FeedReply]:
         with caller_mistakes():
-            reply = await service_of(context).advise(strategy, task, opts, vars)
+            reply = await service_of(context).advise(strategy, task, opts, vars, context.report_progress)
         return compact(reply.to_json())
 
     @server.tool(title="Answer a paused session", description=texts.ALC_CONTINUE, annotations=ADDITIVE)
@@ -96,7 +99,7 @@ def register_session_tools(server: ToolBox) -> None:
                 answers = [Answer(query_id, response, usage.domain() if usage else None)]
             else:
                 raise ToolError("Either 'response' or 'responses' must be provided")
-            reply = await service_of(context).feed(session_id, answers)
+            reply = await service_of(context).feed(session_id, answers, context.report_progress)
         return compact(reply.to_json())
 
     @server.tool(title="Session status", description=texts.ALC_STATUS, annotations=READ_ONLY)
