@@ -7,13 +7,13 @@ either, a heartbeat at least every ``every_seconds``: a host that resets its idl
 on progress (Claude Code does) never takes a long run for a dead one. Values count the
 notifications (1, 2, 3, …), so they rise even when a script's own steps go back.
 
-Progress is a courtesy: a report that fails (the caller went away) stops the reports,
-never the call.
+The session does the waking (``engine.progress.ProgressListener``), so a call costs no
+task of its own. Progress is a courtesy: a report that fails (the caller went away)
+stops the reports, never the call.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
@@ -21,9 +21,9 @@ import anyio
 
 from alc_mcp.domain.feed_result import Accepted, Cancelled, Completed, Failed, FeedResult, Paused
 from alc_mcp.domain.journal import ProgressSet
-from alc_mcp.engine.session import ProgressListener
+from alc_mcp.engine.progress import ProgressListener
 
-__all__ = ["Report", "describe_result", "describe_step", "reporting"]
+__all__ = ["CallProgress", "Report", "describe_result", "describe_step", "reporting"]
 
 #: How a caller is told: ``(progress, total, message)``, the SDK's ``report_progress``.
 Report = Callable[[float, float | None, str | None], Awaitable[None]]
@@ -41,71 +41,47 @@ async def reporting(
     report: Report, every_seconds: float, call: Callable[[ProgressListener], Awaitable[T]]
 ) -> T:
     """Run ``call`` (given the listener to hand the session) while telling ``report``
-    how it goes; returns what ``call`` returns, raises what it raises."""
-    watch = _CallProgress(report, every_seconds)
-    failure: Exception | None = None
-    outcome: T | None = None
-    async with anyio.create_task_group() as tasks:
-        tasks.start_soon(watch.pump)
-        try:
-            outcome = await call(watch.heard)
-        except Exception as exc:  # raised after the reports are done, as itself (not in a group)
-            failure = exc
-        else:
-            watch.tell(describe_result(outcome.result))
-        finally:
-            watch.send.close()
-    if failure is not None:
-        raise failure
-    assert outcome is not None
+    how it goes, then where it ended; returns what ``call`` returns."""
+    progress = CallProgress(report, every_seconds)
+    outcome = await call(progress)
+    await progress.say(describe_result(outcome.result))
     return outcome
 
 
-class _CallProgress:
+class CallProgress:
+    """The reporter of one call: a ``ProgressListener`` that numbers what it says."""
+
     def __init__(self, report: Report, every_seconds: float) -> None:
         self._report = report
         self._every = every_seconds
-        self._started = anyio.current_time()
+        self._started = self._last = anyio.current_time()
         self._count = 0
         self._step: str | None = None
         self._broken = False
-        # Unbounded: the session thread hands events over without ever waiting for the host.
-        self.send, self.receive = anyio.create_memory_object_stream[str](math.inf)
+        # The session thread and the heartbeat may both speak: one at a time, in order.
+        self._lock = anyio.Lock()
 
-    def heard(self, event: ProgressSet) -> None:
-        """The session's listener (on the loop): one alc.progress of the script."""
+    def due_in(self) -> float:
+        return self._last + self._every - anyio.current_time()
+
+    async def progressed(self, event: ProgressSet) -> None:
         self._step = describe_step(event)
-        self.tell(self._step)
+        await self.say(self._step)
 
-    def tell(self, message: str) -> None:
-        self.send.send_nowait(message)
+    async def running(self) -> None:
+        elapsed = f"running for {anyio.current_time() - self._started:.0f} s"
+        await self.say(f"{elapsed} ({self._step})" if self._step else elapsed)
 
-    async def pump(self) -> None:
-        """Report every message in order, and a heartbeat whenever ``every_seconds``
-        pass without one; ends once the call is over and every message is out."""
-        receive = self.receive
-        async with receive:
-            while True:
-                message = None
-                with anyio.move_on_after(self._every):
-                    try:
-                        message = await receive.receive()
-                    except anyio.EndOfStream:
-                        return
-                await self._report_one(message if message is not None else self._heartbeat())
-
-    def _heartbeat(self) -> str:
-        running = f"running for {anyio.current_time() - self._started:.0f} s"
-        return f"{running} ({self._step})" if self._step else running
-
-    async def _report_one(self, message: str) -> None:
-        if self._broken:
-            return
-        self._count += 1
-        try:
-            await self._report(self._count, None, message)
-        except Exception:
-            self._broken = True
+    async def say(self, message: str) -> None:
+        async with self._lock:
+            self._last = anyio.current_time()
+            if self._broken:
+                return
+            self._count += 1
+            try:
+                await self._report(self._count, None, message)
+            except Exception:
+                self._broken = True
 
 
 def describe_step(event: ProgressSet) -> str:

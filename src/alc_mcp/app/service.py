@@ -35,8 +35,9 @@ from alc_mcp.domain.feed_result import FeedResult, feed_result_json
 from alc_mcp.domain.journal import Logged, ProgressSet
 from alc_mcp.domain.pending_filter import PendingFilter
 from alc_mcp.domain.program import Program
+from alc_mcp.engine.progress import ProgressListener
 from alc_mcp.engine.registry import SessionRegistry
-from alc_mcp.engine.session import Answer, ProgressListener, SessionError, StoreDown
+from alc_mcp.engine.session import Answer, SessionError, StoreDown
 from alc_mcp.engine.storage import StoreUnavailable
 from alc_mcp.engine.types import types_path
 from alc_mcp.store.memory import MemoryShared

@@ -42,10 +42,10 @@ from alc_mcp.domain.state import Phase
 from alc_mcp.engine.clock import now_ms
 from alc_mcp.engine.journal import JournalWriter, SessionRecorder
 from alc_mcp.engine.packages import PackageResolver
+from alc_mcp.engine.progress import ProgressListener
 from alc_mcp.engine.replay import Replay, RevivalFailed
 from alc_mcp.engine.session import (
     Answer,
-    ProgressListener,
     Session,
     SessionBusy,
     SessionElsewhere,

@@ -47,6 +47,7 @@ from alc_mcp.engine.events import (
 )
 from alc_mcp.engine.journal import SessionRecorder
 from alc_mcp.engine.packages import PackageResolver
+from alc_mcp.engine.progress import ProgressListener
 from alc_mcp.engine.replay import Replay, ReplayEffects, RevivalFailed
 from alc_mcp.engine.sandbox import LimitMonitor, time_limit_message
 from alc_mcp.engine.stdlib.state import namespace_of
@@ -56,7 +57,6 @@ from alc_mcp.engine.worker import LuaWorker, WorkerGone
 
 __all__ = [
     "Answer",
-    "ProgressListener",
     "Session",
     "SessionBusy",
     "SessionElsewhere",
@@ -85,10 +85,6 @@ class SessionElsewhere(SessionBusy):
 
 class StoreDown(SessionError):
     """The journal cannot be written right now; nothing was applied."""
-
-
-#: Called on the event loop with each alc.progress of a script someone is watching.
-ProgressListener = Callable[[ProgressSet], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,12 +235,13 @@ class Session:
             self._tell_listener(listener, event)
 
     def _tell_listener(self, listener: ProgressListener, event: ProgressSet) -> None:
-        """Hand a progress event to its listener on the loop. Progress is a courtesy to
-        the host: a loop that is gone or a listener that fails never stops the script."""
+        """Tell the listener on the loop, and wait until it has been told (so the pause
+        that follows is told after it). Progress is a courtesy to the host: a loop that
+        is gone or a listener that fails never stops the script."""
         if self._closed:
             return
         try:
-            anyio.from_thread.run_sync(listener, event, token=self._token)
+            anyio.from_thread.run(listener.progressed, event, token=self._token)
         except Exception:
             return
 
@@ -292,17 +289,22 @@ class Session:
 
         The watchdog follows the run the script is in: a replay restarts the run at every
         step it answers from the journal, so each step gets the limit the original run
-        had, not the whole replay together."""
+        had, not the whole replay together. A progress listener is woken whenever it is
+        due to hear that the script still runs."""
         monitor = self.worker.monitor
         while True:
             left = monitor.deadline + self._limits.watchdog_grace_seconds - monitor.clock()
             if left <= 0:
                 break
-            with anyio.move_on_after(left):
+            listener = self.progress_listener
+            due = listener.due_in() if listener is not None else left
+            with anyio.move_on_after(min(left, due)):
                 event = await self._receive.receive()
                 if isinstance(event, PauseRequest):
                     return await self._pause(event)
                 return await self._finish(event)
+            if listener is not None and listener.due_in() <= 0:
+                await listener.running()
         # The thread is stuck where the hook cannot fire (a C call). Give up on it: it
         # trips the limit as soon as it returns to Lua, and nobody waits for it.
         message = time_limit_message(self._limits)
