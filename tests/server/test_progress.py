@@ -48,9 +48,10 @@ async def call(client: Client, tool: str, heard: Heard | None = None, **argument
     return orjson.loads(result.content[0].text)  # type: ignore[union-attr]
 
 
-@pytest.fixture
-async def client(config: Config) -> AsyncIterator[Client]:
-    async with Client(build_server(config)) as client:
+@pytest.fixture(params=["legacy", "auto"], ids=["2025-11-25", "2026-07-28"])
+async def client(config: Config, request: pytest.FixtureRequest) -> AsyncIterator[Client]:
+    """A real client on each protocol revision: progress works alike on both."""
+    async with Client(build_server(config), mode=request.param) as client:
         yield client
 
 
