@@ -152,3 +152,24 @@ async def test_over_stdio_progress_only_when_the_call_asks(tmp_path: Path) -> No
     assert len([m for m in seen if isinstance(m, ProgressNotification)]) == len(heard.messages)
     assert heard.messages[0] == "step 1/1: once" and heard.messages[-1] == "completed"
     assert any(m.startswith("running for") for m in heard.messages) and heard.rising()
+
+
+async def test_heartbeats_falling_due_never_cut_a_pause_or_an_end_short(tmp_path: Path) -> None:
+    """With a heartbeat due every millisecond, every pause and the end are still
+    journaled whole and answered: the session runs to completion over the store."""
+    config = Config(home=tmp_path / "alc-home", limits=TEST_LIMITS, progress_seconds=0.001)
+    code = """
+    local total = 0
+    for i = 1, 20 do
+      local t0 = os.clock()
+      while os.clock() - t0 < 0.005 do end
+      total = total + #alc.llm("q" .. i)
+    end
+    return total
+    """
+    async with Client(build_server(config)) as client:
+        reply = await call(client, "alc_run", Heard(), code=code)
+        for _ in range(20):
+            assert reply["status"] == "needs_response", reply
+            reply = await call(client, "alc_continue", Heard(), session_id=reply["session_id"], response="ab")
+        assert reply == {"status": "completed", "result": 40, "stats": reply["stats"]}

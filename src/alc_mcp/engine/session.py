@@ -298,10 +298,13 @@ class Session:
                 break
             listener = self.progress_listener
             due = listener.due_in() if listener is not None else left
+            event: WorkerEvent | None = None
             with anyio.move_on_after(min(left, due)):
                 event = await self._receive.receive()
-                if isinstance(event, PauseRequest):
-                    return await self._pause(event)
+            # Handled outside the timeout: a heartbeat falling due must not cut its journaling short.
+            if isinstance(event, PauseRequest):
+                return await self._pause(event)
+            if event is not None:
                 return await self._finish(event)
             if listener is not None and listener.due_in() <= 0:
                 await listener.running()
