@@ -173,3 +173,13 @@ async def test_heartbeats_falling_due_never_cut_a_pause_or_an_end_short(tmp_path
             assert reply["status"] == "needs_response", reply
             reply = await call(client, "alc_continue", Heard(), session_id=reply["session_id"], response="ab")
         assert reply == {"status": "completed", "result": 40, "stats": reply["stats"]}
+
+
+async def test_an_eval_reports_where_its_cases_wait(client: Client) -> None:
+    heard = Heard()
+    scenario = 'return {name = "two", graders = {"exact_match"}, cases = {{input = "1+1", expected = "2"},'
+    scenario += ' {input = "2+2", expected = "4"}}}'
+    started = await call(client, "alc_eval", heard, strategy="cot", scenario=scenario)
+    assert started["status"] == "needs_response" and len(started["queries"]) == 2
+    first, last = started["queries"][0]["id"], started["queries"][-1]["id"]
+    assert heard.events()[-1] == f"waiting for 2 answers ({first} … {last})"

@@ -23,18 +23,20 @@ from alc_mcp.domain.feed_result import Accepted, Cancelled, Completed, Failed, F
 from alc_mcp.domain.journal import ProgressSet
 from alc_mcp.engine.progress import ProgressListener
 
-__all__ = ["CallProgress", "Report", "describe_result", "describe_step", "reporting"]
+__all__ = ["CallProgress", "Outcome", "Report", "describe_result", "describe_step", "reporting"]
 
 #: How a caller is told: ``(progress, total, message)``, the SDK's ``report_progress``.
 Report = Callable[[float, float | None, str | None], Awaitable[None]]
 
 
-class _Outcome(Protocol):
+class Outcome(Protocol):
+    """What a reported call ends with: a session's FeedResult (a Reply, an eval's start)."""
+
     @property
     def result(self) -> FeedResult: ...
 
 
-T = TypeVar("T", bound=_Outcome)
+T = TypeVar("T", bound=Outcome)
 
 
 async def reporting(

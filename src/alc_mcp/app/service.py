@@ -25,10 +25,10 @@ from alc_mcp.app.archive import Archive
 from alc_mcp.app.catalog import PackageCatalog
 from alc_mcp.app.code_files import code_roots
 from alc_mcp.app.durability import Durability, open_durability
-from alc_mcp.app.evaluation import EvalService
+from alc_mcp.app.evaluation import EvalRequest, EvalService, EvalStart
 from alc_mcp.app.host_variables import HostVariables
 from alc_mcp.app.programs import advice_ctx, advice_program, code_program
-from alc_mcp.app.progress import Report, reporting
+from alc_mcp.app.progress import Outcome, Report, reporting
 from alc_mcp.app.strategy_inputs import advice_meta, check_required_inputs
 from alc_mcp.config import Config
 from alc_mcp.domain.feed_result import FeedResult, feed_result_json
@@ -46,6 +46,7 @@ __all__ = ["Reply", "SessionService"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
+R = TypeVar("R", bound=Outcome)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +131,8 @@ class SessionService:
     # --- sessions ------------------------------------------------------------------------
 
     async def _reported(
-        self, progress: Report | None, call: Callable[[ProgressListener | None], Awaitable[Reply]]
-    ) -> Reply:
+        self, progress: Report | None, call: Callable[[ProgressListener | None], Awaitable[R]]
+    ) -> R:
         """``call``, with its progress told to ``progress`` when the caller asked for it."""
         if progress is None:
             return await call(None)
@@ -168,6 +169,14 @@ class SessionService:
         ctx = advice_ctx(task, opts)
         check_required_inputs(strategy, await advice_meta(self.catalog, strategy), ctx)
         return await self.start(advice_program(strategy, ctx, vars), progress)
+
+    async def evaluate(self, request: EvalRequest, progress: Report | None = None) -> EvalStart:
+        """``alc_eval``: start an eval session (its cases may run a while before the first pause)."""
+
+        async def started(listener: ProgressListener | None) -> EvalStart:
+            return await self.evaluations.start(request, listener)
+
+        return await self._reported(progress, started)
 
     @store_errors
     async def feed(self, key: str, answers: Sequence[Answer], progress: Report | None = None) -> Reply:

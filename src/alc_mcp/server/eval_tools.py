@@ -76,7 +76,7 @@ def register_eval_tools(server: ToolBox) -> None:
         ),
     ) -> Annotated[CallToolResult, EvalReply]:
         with eval_mistakes("Eval failed: "):
-            started = await service_of(context).evaluations.start(
+            started = await service_of(context).evaluate(
                 EvalRequest(
                     strategy=strategy,
                     scenario=scenario,
@@ -87,7 +87,8 @@ def register_eval_tools(server: ToolBox) -> None:
                     auto_card=auto_card,
                     model=model,
                     parallel=parallel,
-                )
+                ),
+                context.report_progress,
             )
         shaped = feed_result_json(started.result, started.session_id)
         shaped["eval_id"] = started.eval_id
