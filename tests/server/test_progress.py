@@ -183,3 +183,23 @@ async def test_an_eval_reports_where_its_cases_wait(client: Client) -> None:
     assert started["status"] == "needs_response" and len(started["queries"]) == 2
     first, last = started["queries"][0]["id"], started["queries"][-1]["id"]
     assert heard.events()[-1] == f"waiting for 2 answers ({first} … {last})"
+
+
+async def test_a_long_revival_sends_heartbeats(tmp_path: Path) -> None:
+    """After a restart, alc_continue brings the session back by running its script again
+    up to the pause; a call that asked for progress hears heartbeats meanwhile."""
+    config = Config(
+        home=tmp_path / "alc-home",
+        limits=replace(TEST_LIMITS, max_instructions=2_000_000_000),
+        progress_seconds=0.2,
+    )
+    code = "local x = 0 for i = 1, 8e7 do x = x + i % 7 end return alc.llm('sum is ' .. x)"
+    async with Client(build_server(config)) as client:
+        paused = await call(client, "alc_run", code=code)
+    heard = Heard()
+    async with Client(build_server(config)) as client:  # a new server: the session is dormant
+        done = await call(client, "alc_continue", heard, session_id=paused["session_id"], response="fine")
+    assert done["status"] == "completed" and done["result"] == "fine"
+    assert heard.messages[-1] == "completed" and heard.rising()
+    # Heard during the replay itself, not just once the answer let the script go on.
+    assert len([m for m in heard.messages if m.startswith("running for")]) >= 3, heard.messages

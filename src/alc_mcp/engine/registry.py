@@ -255,7 +255,7 @@ class SessionRegistry:
         if not answers:
             raise SessionError("Empty responses array")
         async with self._exclusive(session_id):
-            session, replay, revived = await self._live(session_id)
+            session, replay, revived = await self._live(session_id, listener)
             if replay is not None and revived is not None and replay.supersedes(revived):
                 return revived
             with _listening(session, listener):
@@ -358,10 +358,12 @@ class SessionRegistry:
             assert revived is not None
             return revived
 
-    async def _live(self, session_id: str) -> tuple[Session, Replay | None, FeedResult | None]:
+    async def _live(
+        self, session_id: str, listener: ProgressListener | None = None
+    ) -> tuple[Session, Replay | None, FeedResult | None]:
         """The live session, reviving a dormant one by replaying its journal (the caller
-        holds the guard). Returns the session and, after a revival, the replay and the
-        event it ended on."""
+        holds the guard; ``listener`` hears heartbeats while a long replay runs). Returns
+        the session and, after a revival, the replay and the event it ended on."""
         session = self._sessions.get(session_id)
         if session is not None:
             return session, None, None
@@ -383,9 +385,10 @@ class SessionRegistry:
         session = self._new_session(session_id, history.program, name=dormant.name, replay=replay)
         self._dormant.pop(session_id, None)
         began = time.perf_counter()
-        session.start()
         try:
-            result = await self._drive(session)
+            with _listening(session, listener):
+                session.start()
+                result = await self._drive(session)
         except RevivalFailed as exc:
             self._retire(session, dormant=dormant)
             raise SessionError(
