@@ -67,16 +67,33 @@ def _result(data: dict[str, Any], text: str) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
 
 
+def _untitled(schema: dict[str, Any]) -> None:
+    """Drop the titles pydantic derives from class and field names: the names already say
+    it, and every host receives these schemas with tools/list."""
+    schema.pop("title", None)
+    for field in schema.get("properties", {}).values():
+        field.pop("title", None)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(json_schema_extra=_untitled)
+
+
 def _object_root(extra: dict[str, Any] | None = None) -> ConfigDict:
     """A root model over a union still publishes ``"type": "object"`` at its root, which
     2025-11-25 clients require of an ``outputSchema``."""
-    return ConfigDict(json_schema_extra={"type": "object", **(extra or {})})
+
+    def shape(schema: dict[str, Any]) -> None:
+        _untitled(schema)
+        schema.update({"type": "object", **(extra or {})})
+
+    return ConfigDict(json_schema_extra=shape)
 
 
 # --- the session loop (FeedResult, algocline's wire shapes) ---------------------------------
 
 
-class _QueryFields(BaseModel):
+class _QueryFields(_Model):
     prompt: str = Field(description="What the model is asked.")
     system: str | None = Field(description="System instructions to follow, or null.")
     max_tokens: int | None = Field(description="The longest answer wanted, in tokens.")
@@ -100,7 +117,7 @@ class NeedsOne(_QueryFields):
     query_id: str = Field(description="The id of the query to answer.")
 
 
-class NeedsMany(BaseModel):
+class NeedsMany(_Model):
     """The script waits for several answers: alc_continue{session_id, responses}."""
 
     status: Literal["needs_response"]
@@ -108,25 +125,25 @@ class NeedsMany(BaseModel):
     queries: list[Query]
 
 
-class Accepted(BaseModel):
-    """A partial answer was taken; the pause waits for ``remaining`` more."""
+class Accepted(_Model):
+    """A partial answer was taken; the pause waits for `remaining` more."""
 
     status: Literal["accepted"]
     remaining: int
 
 
-class Completed(BaseModel):
+class Completed(_Model):
     status: Literal["completed"]
     result: Any = Field(description="The script's first return value (for alc_advice: the strategy's ctx).")
     stats: dict[str, Any] = Field(description='Run statistics: "auto" (measured) and "custom" (alc.stats).')
 
 
-class Failed(BaseModel):
+class Failed(_Model):
     status: Literal["error"]
     error: str = Field(description="Why the script failed.")
 
 
-class Cancelled(BaseModel):
+class Cancelled(_Model):
     status: Literal["cancelled"]
     stats: dict[str, Any]
 
@@ -161,12 +178,12 @@ class EvalReply(RootModel[_FeedResult]):
 # --- status ------------------------------------------------------------------------------
 
 
-class VariableNames(BaseModel):
+class VariableNames(_Model):
     count: int
     names: list[str]
 
 
-class SessionSnapshot(BaseModel):
+class SessionSnapshot(_Model):
     """One session as alc_status sees it."""
 
     session_id: str
@@ -186,7 +203,7 @@ class SessionSnapshot(BaseModel):
     journal_warning: str | None = None
 
 
-class StatusListing(BaseModel):
+class StatusListing(_Model):
     active_sessions: int
     sessions: list[SessionSnapshot]
 
@@ -200,7 +217,7 @@ class StatusReply(RootModel[SessionSnapshot | StatusListing]):
 # --- history ------------------------------------------------------------------------------
 
 
-class SessionRow(BaseModel):
+class SessionRow(_Model):
     id: str
     name: str | None = None
     strategy: str | None = None
@@ -214,11 +231,11 @@ class SessionRow(BaseModel):
     updated_at: int | None = None
 
 
-class SessionList(BaseModel):
+class SessionList(_Model):
     sessions: list[SessionRow] = Field(description="Newest first.")
 
 
-class AnsweredQuery(BaseModel):
+class AnsweredQuery(_Model):
     index: int = Field(description="The query_index alc_rewind takes.")
     pause: int
     query_id: str
@@ -229,7 +246,7 @@ class AnsweredQuery(BaseModel):
     answered_at: int | None = None
 
 
-class Note(BaseModel):
+class Note(_Model):
     at: int | None = None
     title: str | None
     content: str
@@ -256,17 +273,17 @@ class LogView(RootModel[Transcript | SessionList]):
     model_config = _object_root()
 
 
-class NoteAdded(BaseModel):
+class NoteAdded(_Model):
     session_id: str
     notes_count: int
 
 
-class StatsReply(BaseModel):
+class StatsReply(_Model):
     total_sessions: int
     strategies: dict[str, dict[str, Any]] = Field(description="Per strategy: counts, averages, totals.")
 
 
-class LogDeleted(BaseModel):
+class LogDeleted(_Model):
     session_id: str
     name: str | None = None
     deleted: bool
@@ -275,7 +292,7 @@ class LogDeleted(BaseModel):
 # --- packages and the server ------------------------------------------------------------------
 
 
-class Package(BaseModel):
+class Package(_Model):
     name: str
     path: str
     source: str = Field(description="ALC_PACKAGES_PATH, ALC_HOME or bundled.")
@@ -290,17 +307,17 @@ class Package(BaseModel):
     error: str | None = Field(default=None, description="Why its meta could not be read.")
 
 
-class PackageList(BaseModel):
+class PackageList(_Model):
     packages: list[Package]
     search_paths: list[dict[str, Any]]
 
 
-class Replaced(BaseModel):
+class Replaced(_Model):
     name: str
     previous_source: Any = Field(description="Where the replaced package had come from, if recorded.")
 
 
-class PackageInstalled(BaseModel):
+class PackageInstalled(_Model):
     installed: list[str]
     replaced: list[Replaced]
     warnings: list[str] | None = Field(default=None, description="Installed packages that fail to load.")
@@ -309,12 +326,12 @@ class PackageInstalled(BaseModel):
     packages_dir: str
 
 
-class PackageRemoved(BaseModel):
+class PackageRemoved(_Model):
     removed: str
     path: str
 
 
-class Info(BaseModel):
+class Info(_Model):
     version: str
     lua_version: str
     limits: dict[str, Any]
@@ -327,7 +344,7 @@ class Info(BaseModel):
 # --- variables ------------------------------------------------------------------------------
 
 
-class Variable(BaseModel):
+class Variable(_Model):
     id: str
     name: str
     type: str = Field(description="string, integer, float, boolean, choice or json.")
@@ -340,37 +357,37 @@ class Variable(BaseModel):
     updated_at: int | None = None
 
 
-class VariablesListed(BaseModel):
+class VariablesListed(_Model):
     variables: list[Variable]
 
 
-class VariablesFound(BaseModel):
+class VariablesFound(_Model):
     found: dict[str, Variable]
     missing: list[str]
 
 
-class VariablesChanged(BaseModel):
+class VariablesChanged(_Model):
     status: str = Field(description="applied, partial or rejected.")
     results: dict[str, dict[str, Any]] = Field(description='Per key: {"version"} or {"error"}.')
 
 
-class VariablesDeleted(BaseModel):
+class VariablesDeleted(_Model):
     deleted: list[str]
     missing: list[str]
 
 
-class VariablesImported(BaseModel):
+class VariablesImported(_Model):
     imported: list[str]
 
 
 # --- evaluation -------------------------------------------------------------------------------
 
 
-class EvalHistory(BaseModel):
+class EvalHistory(_Model):
     evals: list[dict[str, Any]] = Field(description="Newest first: ids, strategy, scenario, status, summary.")
 
 
-class EvalDetail(BaseModel):
+class EvalDetail(_Model):
     eval_id: str
     session_id: str | None = None
     status: str | None = None
@@ -383,7 +400,7 @@ class EvalDetail(BaseModel):
     stats: Any = None
 
 
-class Comparison(BaseModel):
+class Comparison(_Model):
     """Welch's t-test of two evals' per-run scores (t and the effect sizes are null when
     neither side has any spread)."""
 
@@ -404,30 +421,30 @@ class Comparison(BaseModel):
     warning: str | None = None
 
 
-class ScenarioList(BaseModel):
+class ScenarioList(_Model):
     scenarios: list[dict[str, Any]]
 
 
-class ScenarioShown(BaseModel):
+class ScenarioShown(_Model):
     name: str
     source: str = Field(description="The scenario's Lua source.")
     cases: list[dict[str, Any]] = Field(description="input, expected, tags.")
     bindings: list[dict[str, Any]] = Field(default=[], description="Graders, their scorers and weights.")
 
 
-class ScenarioInstalled(BaseModel):
+class ScenarioInstalled(_Model):
     installed: list[str]
     failures: list[dict[str, Any]]
     directory: str
 
 
-class CardList(BaseModel):
+class CardList(_Model):
     cards: list[dict[str, Any]]
     total: int
     offset: int | None = None
 
 
-class Card(BaseModel):
+class Card(_Model):
     """An immutable eval result."""
 
     card_id: str
@@ -435,11 +452,11 @@ class Card(BaseModel):
     summary: dict[str, Any] | None = Field(default=None, description="pass rate, mean, CI, pass@k, by tag.")
 
 
-class AliasSet(BaseModel):
+class AliasSet(_Model):
     alias: str
     card_id: str
     previous: str | None
 
 
-class AliasList(BaseModel):
+class AliasList(_Model):
     aliases: list[dict[str, Any]]
