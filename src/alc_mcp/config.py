@@ -23,6 +23,7 @@ __all__ = [
     "DEFAULT_MAX_RUN_SECONDS",
     "DEFAULT_MAX_VARIABLES",
     "DEFAULT_MAX_VARIABLE_BYTES",
+    "DEFAULT_PROGRESS_SECONDS",
     "DEFAULT_PROMPT_PREVIEW_CHARS",
     "DEFAULT_RETENTION_DAYS",
     "Config",
@@ -51,6 +52,7 @@ DEFAULT_HANDOVER_SECONDS = 5.0
 DEFAULT_MAX_LIVE_SESSIONS = 256
 DEFAULT_RETENTION_DAYS = 30.0
 DEFAULT_DB_BUSY_TIMEOUT_MS = 5_000
+DEFAULT_PROGRESS_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +135,9 @@ class Config:
     #: How long a call waits for the worker that owns its session to hand it over
     #: (ALC_HANDOVER_SECONDS) before refusing with "live in another alc-mcp process".
     handover_seconds: float = DEFAULT_HANDOVER_SECONDS
+    #: The longest a call that asked for progress goes without a notification while its
+    #: script runs (hosts such as Claude Code reset their idle timer on each one).
+    progress_seconds: float = DEFAULT_PROGRESS_SECONDS
 
     @property
     def db_path(self) -> Path:
@@ -170,6 +175,7 @@ class Config:
             durable=env.get("ALC_DURABLE", "1").strip().lower() not in ("0", "false", "off", "no"),
             db_synchronous=_choice(env, "ALC_DB_SYNC", ("NORMAL", "FULL"), "NORMAL"),
             db_busy_timeout_ms=_positive_int(env, "ALC_DB_BUSY_TIMEOUT_MS", DEFAULT_DB_BUSY_TIMEOUT_MS),
+            progress_seconds=_positive_float(env, "ALC_PROGRESS_SECONDS", DEFAULT_PROGRESS_SECONDS),
             code_roots=_paths(env, "ALC_CODE_ROOTS"),
             http=HttpAuth(
                 tokens_file=_path(env, "ALC_AUTH_TOKENS"),

@@ -46,6 +46,7 @@ from alc_mcp.domain.feed_result import Cancelled, Completed, Failed, FeedResult
 from alc_mcp.domain.program import Program
 from alc_mcp.engine.clock import now_ms
 from alc_mcp.engine.packages import ModuleNotFound, PackageError
+from alc_mcp.engine.progress import ProgressListener
 from alc_mcp.engine.registry import SessionRegistry
 from alc_mcp.engine.scratch import ScratchError, evaluate
 from alc_mcp.store.cards import CardError, CardExists, CardNotFound, CardStore, EvalRow
@@ -165,7 +166,9 @@ class EvalService:
 
     # --- starting --------------------------------------------------------------------------
 
-    async def start(self, request: EvalRequest, *, principal: str | None = None) -> EvalStart:
+    async def start(
+        self, request: EvalRequest, listener: ProgressListener | None = None, *, principal: str | None = None
+    ) -> EvalStart:
         if not 1 <= request.repeats <= MAX_REPEATS:
             raise EvalError(f"repeats must be from 1 to {MAX_REPEATS}, got {request.repeats}")
         if request.strategy_opts is not None and not isinstance(request.strategy_opts, dict):
@@ -204,7 +207,7 @@ class EvalService:
             "model": model,
         }
         program = Program(EVAL_SOURCE, EVAL_CHUNK, ctx, strategy=request.strategy)
-        session_id, result = await self._registry.start(program, principal=principal)
+        session_id, result = await self._registry.start(program, listener, principal=principal)
         row = EvalRow(
             eval_id,
             session_id,

@@ -30,6 +30,7 @@ from alc_mcp.app.evaluation import EvalRequest, EvalService, EvalStart
 from alc_mcp.app.host_variables import HostVariables
 from alc_mcp.app.package_tests import PackageTester
 from alc_mcp.app.programs import advice_ctx, advice_program, code_program
+from alc_mcp.app.progress import Outcome, Report, reporting
 from alc_mcp.app.strategy_inputs import advice_meta, check_required_inputs
 from alc_mcp.config import Config
 from alc_mcp.domain.feed_result import FeedResult, feed_result_json
@@ -37,6 +38,7 @@ from alc_mcp.domain.journal import Finished, Logged, ProgressSet
 from alc_mcp.domain.pending_filter import PendingFilter
 from alc_mcp.domain.program import Program
 from alc_mcp.engine.port import Facilities
+from alc_mcp.engine.progress import ProgressListener
 from alc_mcp.engine.registry import SessionRegistry, unknown_session
 from alc_mcp.engine.session import Answer, SessionError, StoreDown
 from alc_mcp.engine.storage import StoreUnavailable
@@ -48,6 +50,7 @@ __all__ = ["Reply", "SessionService"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
+R = TypeVar("R", bound=Outcome)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,9 +157,20 @@ class SessionService:
 
     # --- sessions ------------------------------------------------------------------------
 
+    async def _reported(
+        self, progress: Report | None, call: Callable[[ProgressListener | None], Awaitable[R]]
+    ) -> R:
+        """``call``, with its progress told to ``progress`` when the caller asked for it."""
+        if progress is None:
+            return await call(None)
+        return await reporting(progress, self.config.progress_seconds, call)
+
     @store_errors
-    async def start(self, program: Program) -> Reply:
-        return Reply(*await self.registry.start(program, principal=self.principal))
+    async def start(self, program: Program, progress: Report | None = None) -> Reply:
+        async def started(listener: ProgressListener | None) -> Reply:
+            return Reply(*await self.registry.start(program, listener, principal=self.principal))
+
+        return await self._reported(progress, started)
 
     async def run(
         self,
@@ -165,23 +179,45 @@ class SessionService:
         ctx: Any,
         vars: dict[str, Any] | None,
         search_paths: Sequence[str] | None = None,
+        progress: Report | None = None,
     ) -> Reply:
         """``alc_run``: inline code or a file (``search_paths``: more places to require from)."""
         return await self.start(
-            code_program(code, code_file, ctx, vars, code_roots(self.config), search_paths)
+            code_program(code, code_file, ctx, vars, code_roots(self.config), search_paths), progress
         )
 
-    async def advise(self, strategy: str, task: str | None, opts: Any, vars: dict[str, Any] | None) -> Reply:
+    async def advise(
+        self,
+        strategy: str,
+        task: str | None,
+        opts: Any,
+        vars: dict[str, Any] | None,
+        progress: Report | None = None,
+    ) -> Reply:
         """``alc_advice``: a package's ``run(ctx)`` on a task."""
         self.catalog.require(strategy)
         ctx = advice_ctx(task, opts)
         check_required_inputs(strategy, await advice_meta(self.catalog, strategy), ctx)
-        return await self.start(advice_program(strategy, ctx, vars))
+        return await self.start(advice_program(strategy, ctx, vars), progress)
+
+    async def evaluate(self, request: EvalRequest, progress: Report | None = None) -> EvalStart:
+        """``alc_eval``: start an eval session (its cases may run a while before the first
+        pause); it belongs to this principal like any other session."""
+
+        async def started(listener: ProgressListener | None) -> EvalStart:
+            return await self.evaluations.start(request, listener, principal=self.principal)
+
+        return await self._reported(progress, started)
 
     @store_errors
-    async def feed(self, key: str, answers: Sequence[Answer]) -> Reply:
+    async def feed(self, key: str, answers: Sequence[Answer], progress: Report | None = None) -> Reply:
+        """Answer a pause; ``progress`` hears how the script goes until its next pause."""
         session_id = await self._session_id(key)
-        return Reply(session_id, await self.registry.feed(session_id, answers))
+
+        async def fed(listener: ProgressListener | None) -> Reply:
+            return Reply(session_id, await self.registry.feed(session_id, answers, listener))
+
+        return await self._reported(progress, fed)
 
     @store_errors
     async def cancel(self, key: str) -> Reply:
@@ -302,12 +338,6 @@ class SessionService:
     @store_errors
     async def vars_import(self, key: str, records: list[dict[str, Any]], *, replace: bool) -> dict[str, Any]:
         return await self.variables.load(await self._session_id(key), records, replace=replace)
-
-    # --- evaluation ---------------------------------------------------------------------
-
-    async def evaluate(self, request: EvalRequest) -> EvalStart:
-        """``alc_eval``: the eval's session belongs to this principal like any other."""
-        return await self.evaluations.start(request, principal=self.principal)
 
     # --- packages and the server -------------------------------------------------------------
 

@@ -23,8 +23,8 @@ import socket
 import sys
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, TypeVar
@@ -49,6 +49,7 @@ from alc_mcp.engine.journal import JournalWriter, SessionRecorder
 from alc_mcp.engine.packages import PackageResolver
 from alc_mcp.engine.port import NO_FACILITIES, Facilities
 from alc_mcp.engine.principal_state import PrincipalState
+from alc_mcp.engine.progress import ProgressListener
 from alc_mcp.engine.replay import Replay, RevivalFailed
 from alc_mcp.engine.session import (
     AlreadyAnswered,
@@ -343,8 +344,12 @@ class SessionRegistry:
 
     # --- lifecycle ---------------------------------------------------------------------
 
-    async def start(self, program: Program, *, principal: str | None = None) -> tuple[str, FeedResult]:
-        """Start a session owned by ``principal`` (None: no authentication)."""
+    async def start(
+        self, program: Program, listener: ProgressListener | None = None, *, principal: str | None = None
+    ) -> tuple[str, FeedResult]:
+        """Start a session owned by ``principal`` (None: no authentication) and run it to
+        its first pause or its end; ``listener`` hears the script's alc.progress calls
+        meanwhile."""
         session_id = new_session_id()
         started_at = now_ms()
         name = None
@@ -361,11 +366,15 @@ class SessionRegistry:
         )
         telemetry.emit("session.started", session_id=session_id, strategy=program.strategy)
         async with self._exclusive(session_id):
-            session.start()
-            return session_id, await self._drive(session)
+            with _listening(session, listener):
+                session.start()
+                return session_id, await self._drive(session)
 
-    async def feed(self, session_id: str, answers: Sequence[Answer]) -> FeedResult:
-        """Feed one or more answers; resumes the script once its pause is complete."""
+    async def feed(
+        self, session_id: str, answers: Sequence[Answer], listener: ProgressListener | None = None
+    ) -> FeedResult:
+        """Feed one or more answers; resumes the script once its pause is complete (and
+        ``listener`` hears its alc.progress calls until the next pause)."""
         if not answers:
             raise SessionError("Empty responses array")
         arrived = None
@@ -375,20 +384,21 @@ class SessionRegistry:
             arrived = await self._stored(lambda s: s.count_entries(session_id, (_ASK_KIND,)))
         async with self._exclusive(session_id):
             session, replay, revived = await self._live(
-                session_id, answering=(arrived, answers[0].query_id or SINGLE_ID)
+                session_id, listener, answering=(arrived, answers[0].query_id or SINGLE_ID)
             )
             if replay is not None and revived is not None and replay.supersedes(revived):
                 return revived
-            try:
-                accepted = await session.feed(answers)
-            except SessionElsewhere:
-                # Our lease was taken over (we missed heartbeats): this VM is stale.
-                # Let the session go dormant here; its journal is the other process's now.
-                self._let_go(session)
-                raise
-            if accepted is not None:
-                return accepted
-            return await self._drive(session)
+            with _listening(session, listener):
+                try:
+                    accepted = await session.feed(answers)
+                except SessionElsewhere:
+                    # Our lease was taken over (we missed heartbeats): this VM is stale.
+                    # Let the session go dormant here; its journal is the other process's now.
+                    self._let_go(session)
+                    raise
+                if accepted is not None:
+                    return accepted
+                return await self._drive(session)
 
     def _let_go(self, session: Session) -> None:
         """Drop a live session whose lease another process holds now, keeping it dormant."""
@@ -477,13 +487,18 @@ class SessionRegistry:
             return revived
 
     async def _live(
-        self, session_id: str, *, answering: tuple[int | None, str] = (None, SINGLE_ID)
+        self,
+        session_id: str,
+        listener: ProgressListener | None = None,
+        *,
+        answering: tuple[int | None, str] = (None, SINGLE_ID),
     ) -> tuple[Session, Replay | None, FeedResult | None]:
         """The live session, reviving a dormant one by replaying its journal (the caller
-        holds the guard). Returns the session and, after a revival, the replay and the
-        event it ended on. ``answering`` is (pauses the journal had when a feed arrived,
-        its first query id): with the lease taken, a journal with more pauses means
-        another worker answered that pause meanwhile (``AlreadyAnswered``)."""
+        holds the guard; ``listener`` hears heartbeats while a long replay runs). Returns
+        the session and, after a revival, the replay and the event it ended on.
+        ``answering`` is (pauses the journal had when a feed arrived, its first query id):
+        with the lease taken, a journal with more pauses means another worker answered
+        that pause meanwhile (``AlreadyAnswered``)."""
         arrived, query_id = answering
         session = self._sessions.get(session_id)
         if session is not None:
@@ -517,9 +532,10 @@ class SessionRegistry:
         )
         self._dormant.pop(session_id, None)
         began = time.perf_counter()
-        session.start()
         try:
-            result = await self._drive(session)
+            with _listening(session, listener):
+                session.start()
+                result = await self._drive(session)
         except RevivalFailed as exc:
             self._retire(session, dormant=dormant)
             raise SessionError(
@@ -916,6 +932,16 @@ def _is_dead(owner: str | None, pid: int | None) -> bool:
 
 def _last_activity(session: Session) -> int:
     return session.last_activity_ms
+
+
+@contextmanager
+def _listening(session: Session, listener: ProgressListener | None) -> Iterator[None]:
+    """``listener`` hears the session's progress for one call, and only that call."""
+    session.progress_listener = listener
+    try:
+        yield
+    finally:
+        session.progress_listener = None
 
 
 def _ignore(future: Any) -> None:

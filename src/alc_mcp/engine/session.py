@@ -48,6 +48,7 @@ from alc_mcp.engine.handoff import LoopGone, post
 from alc_mcp.engine.journal import SessionRecorder
 from alc_mcp.engine.packages import PackageResolver
 from alc_mcp.engine.port import NO_FACILITIES, Facilities
+from alc_mcp.engine.progress import ProgressListener
 from alc_mcp.engine.replay import Replay, ReplayEffects, RevivalFailed
 from alc_mcp.engine.sandbox import LimitMonitor, time_limit_message
 from alc_mcp.engine.stdlib.state import namespace_of
@@ -185,6 +186,8 @@ class Session:
         self._unsaved_pause: Asked | None = None
         self.final: FeedResult | None = None
         self._cancelled_by_host = False
+        #: Who is told of the script's alc.progress calls while a call drives it.
+        self.progress_listener: ProgressListener | None = None
         self.worker = LuaWorker(
             program,
             self,
@@ -236,7 +239,22 @@ class Session:
             return
         with self._lock:
             self.metrics.set_progress(step, total, message)
-        self.recorder.record(ProgressSet(step, total, message))
+        event = ProgressSet(step, total, message)
+        self.recorder.record(event)
+        listener = self.progress_listener
+        if listener is not None:
+            self._tell_listener(listener, event)
+
+    def _tell_listener(self, listener: ProgressListener, event: ProgressSet) -> None:
+        """Tell the listener on the loop, and wait until it has been told (so the pause
+        that follows is told after it). Progress is a courtesy to the host: a loop that
+        is gone or a listener that fails never stops the script."""
+        if self._closed:
+            return
+        try:
+            anyio.from_thread.run(listener.progressed, event, token=self._token)
+        except Exception:
+            return
 
     def vars_call(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
@@ -291,17 +309,25 @@ class Session:
 
         The watchdog follows the run the script is in: a replay restarts the run at every
         step it answers from the journal, so each step gets the limit the original run
-        had, not the whole replay together."""
+        had, not the whole replay together. A progress listener is woken whenever it is
+        due to hear that the script still runs."""
         monitor = self.worker.monitor
         while True:
             left = monitor.deadline + self._limits.watchdog_grace_seconds - monitor.clock()
             if left <= 0:
                 break
-            with anyio.move_on_after(left):
+            listener = self.progress_listener
+            due = listener.due_in() if listener is not None else left
+            event: WorkerEvent | None = None
+            with anyio.move_on_after(min(left, due)):
                 event = await self._receive.receive()
-                if isinstance(event, PauseRequest):
-                    return await self._pause(event)
+            # Handled outside the timeout: a heartbeat falling due must not cut its journaling short.
+            if isinstance(event, PauseRequest):
+                return await self._pause(event)
+            if event is not None:
                 return await self._finish(event)
+            if listener is not None and listener.due_in() <= 0:
+                await listener.running()
         # The thread is stuck where the hook cannot fire (a C call). Give up on it: it
         # trips the limit as soon as it returns to Lua, and nobody waits for it.
         message = time_limit_message(self._limits)

@@ -24,9 +24,11 @@ from alc_mcp.config import Config
 from alc_mcp.server import texts
 from alc_mcp.server.base import AlcMCPServer
 from alc_mcp.server.catalog_mcp import register_prompts, register_resources
+from alc_mcp.server.completions import register_completions
 from alc_mcp.server.eval_tools import register_eval_resources, register_eval_tools
 from alc_mcp.server.history_tools import register_history_tools
 from alc_mcp.server.package_tools import register_package_tools
+from alc_mcp.server.session_resources import register_session_resources
 from alc_mcp.server.session_tools import register_session_tools
 from alc_mcp.server.tasks import SessionTasks
 from alc_mcp.server.toolbox import ToolBox
@@ -86,5 +88,7 @@ def build_server(
     )
     register_resources(server, catalog)
     register_eval_resources(server)
+    register_session_resources(server)
     register_prompts(server, catalog)
+    register_completions(server)
     return server

@@ -6,19 +6,34 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
-from mcp_types import ToolAnnotations
+from mcp_types import CallToolResult
 from pydantic import Field
 
 from alc_mcp.app import CALLER_MISTAKES
 from alc_mcp.app.evaluation import EvalRequest
 from alc_mcp.domain.feed_result import feed_result_json
-from alc_mcp.domain.jsonfmt import dumps_compact, dumps_pretty
+from alc_mcp.domain.jsonfmt import dumps_pretty
+from alc_mcp.server.annotations import ADDITIVE, READ_ONLY, REMOVES
 from alc_mcp.server.context import ServiceContext, service_of
 from alc_mcp.server.params import OptionalText, caller_mistakes, text_param
+from alc_mcp.server.results import (
+    AliasList,
+    AliasSet,
+    Card,
+    CardList,
+    Comparison,
+    EvalDetail,
+    EvalHistory,
+    EvalReply,
+    ScenarioInstalled,
+    ScenarioList,
+    ScenarioShown,
+    compact,
+)
 from alc_mcp.server.toolbox import ToolBox
 
 __all__ = ["ALC_EVAL", "eval_mistakes", "register_eval_resources", "register_eval_tools"]
@@ -42,10 +57,8 @@ def eval_mistakes(prefix: str = "") -> Iterator[None]:
 
 def register_eval_tools(server: ToolBox) -> None:
     """Declare the evaluation tools: evals, their history and comparison, scenarios, cards."""
-    local = ToolAnnotations(open_world_hint=False)
-    read_only = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
-    @server.tool(description=ALC_EVAL, annotations=local, structured_output=False)
+    @server.tool(title="Evaluate a strategy", description=ALC_EVAL, annotations=ADDITIVE)
     async def alc_eval(
         context: ServiceContext,
         strategy: str = Field(description='Strategy package to evaluate, e.g. "cot".'),
@@ -61,7 +74,7 @@ def register_eval_tools(server: ToolBox) -> None:
         parallel: int | None = Field(
             default=None, ge=1, le=256, description="Cases run side by side per pause (default 16)."
         ),
-    ) -> str:
+    ) -> Annotated[CallToolResult, EvalReply]:
         with eval_mistakes("Eval failed: "):
             started = await service_of(context).evaluate(
                 EvalRequest(
@@ -74,120 +87,121 @@ def register_eval_tools(server: ToolBox) -> None:
                     auto_card=auto_card,
                     model=model,
                     parallel=parallel,
-                )
+                ),
+                context.report_progress,
             )
         shaped = feed_result_json(started.result, started.session_id)
         shaped["eval_id"] = started.eval_id
         shaped["card_id"] = started.card_id
-        return dumps_compact(shaped)
+        return compact(shaped)
 
     @server.tool(
+        title="List evals",
         description="List past evals, newest first: strategy, scenario, status, summary, card id.",
-        annotations=read_only,
-        structured_output=False,
+        annotations=READ_ONLY,
     )
     async def alc_eval_history(
         context: ServiceContext,
         limit: int = Field(default=50, ge=1, le=1000, description="How many evals to list."),
         strategy: OptionalText = text_param("Only evals of this strategy."),
         scenario: OptionalText = text_param("Only evals of this scenario."),
-    ) -> str:
+    ) -> Annotated[CallToolResult, EvalHistory]:
         with eval_mistakes():
-            return dumps_compact(await service_of(context).evaluations.history(limit, strategy, scenario))
+            return compact(await service_of(context).evaluations.history(limit, strategy, scenario))
 
     @server.tool(
+        title="Show an eval",
         description="One eval in full: request, per-case results (outputs, grades, scores), summary, stats.",
-        annotations=read_only,
-        structured_output=False,
+        annotations=READ_ONLY,
     )
     async def alc_eval_detail(
         context: ServiceContext,
         eval_id: str = Field(description="An eval id (alc_eval_history) or the eval's session id."),
-    ) -> str:
+    ) -> Annotated[CallToolResult, EvalDetail]:
         with eval_mistakes():
-            return dumps_compact(await service_of(context).evaluations.detail(eval_id))
+            return compact(await service_of(context).evaluations.detail(eval_id))
 
     @server.tool(
+        title="Compare two evals",
         description="Compare two evals by Welch's t-test on their per-run scores: t, df, p-value, "
         "95% CI of the difference, Cohen's d / Hedges' g. a and b are card ids, aliases or eval ids.",
-        annotations=read_only,
-        structured_output=False,
+        annotations=READ_ONLY,
     )
     async def alc_eval_compare(
         context: ServiceContext,
         a: str = Field(description="Card id, alias or eval id."),
         b: str = Field(description="Card id, alias or eval id."),
-    ) -> str:
+    ) -> Annotated[CallToolResult, Comparison]:
         with eval_mistakes("Compare failed: "):
-            return dumps_compact(await service_of(context).evaluations.compare(a, b))
+            return compact(await service_of(context).evaluations.compare(a, b))
 
     @server.tool(
+        title="List scenarios",
         description="List scenarios (ALC_HOME/scenarios, installed packages, bundled) "
         "with their case counts.",
-        annotations=read_only,
-        structured_output=False,
+        annotations=READ_ONLY,
     )
-    async def alc_scenario_list(context: ServiceContext) -> str:
-        return dumps_compact(await service_of(context).evaluations.scenario_list())
+    async def alc_scenario_list(context: ServiceContext) -> Annotated[CallToolResult, ScenarioList]:
+        return compact(await service_of(context).evaluations.scenario_list())
 
     @server.tool(
+        title="Show a scenario",
         description="Show a scenario: its source, cases (input, expected, tags) and graders.",
-        annotations=read_only,
-        structured_output=False,
+        annotations=READ_ONLY,
     )
     async def alc_scenario_show(
         context: ServiceContext, name: str = Field(description="Scenario name.")
-    ) -> str:
+    ) -> Annotated[CallToolResult, ScenarioShown]:
         with eval_mistakes():
-            return dumps_compact(await service_of(context).evaluations.scenario_show(name))
+            return compact(await service_of(context).evaluations.scenario_show(name))
 
     @server.tool(
+        title="Install scenarios",
         description="Install scenarios into ALC_HOME/scenarios: a .lua file or a directory of them "
         "(`path`), or inline `source` under `name`. Each is checked by loading it.",
-        annotations=ToolAnnotations(destructive_hint=True, open_world_hint=False),
-        structured_output=False,
+        annotations=REMOVES,
     )
     async def alc_scenario_install(
         context: ServiceContext,
         path: OptionalText = text_param("A scenario .lua file, or a directory of them."),
         source: OptionalText = text_param("Inline scenario source (needs `name`)."),
         name: OptionalText = text_param("Name to install under."),
-    ) -> str:
+    ) -> Annotated[CallToolResult, ScenarioInstalled]:
         with eval_mistakes("Install failed: "):
-            return dumps_compact(await service_of(context).evaluations.scenario_install(path, source, name))
+            return compact(await service_of(context).evaluations.scenario_install(path, source, name))
 
     @server.tool(
+        title="List cards",
         description="List cards (immutable eval results), newest first.",
-        annotations=read_only,
-        structured_output=False,
+        annotations=READ_ONLY,
     )
     async def alc_card_list(
         context: ServiceContext,
         strategy: OptionalText = text_param("Only cards of this strategy."),
         scenario: OptionalText = text_param("Only cards of this scenario."),
         limit: int = Field(default=50, ge=1, le=1000),
-    ) -> str:
+    ) -> Annotated[CallToolResult, CardList]:
         with eval_mistakes():
-            return dumps_compact(await service_of(context).evaluations.card_list(strategy, scenario, limit))
+            return compact(await service_of(context).evaluations.card_list(strategy, scenario, limit))
 
     @server.tool(
+        title="Show a card",
         description="One card in full, by card id, alias or eval id.",
-        annotations=read_only,
-        structured_output=False,
+        annotations=READ_ONLY,
     )
     async def alc_card_get(
         context: ServiceContext, card_id: str = Field(description="Card id, alias or eval id.")
-    ) -> str:
+    ) -> Annotated[CallToolResult, Card]:
         with eval_mistakes():
-            return dumps_compact((await service_of(context).evaluations.card(card_id)).to_json())
+            return compact((await service_of(context).evaluations.card(card_id)).to_json())
 
     @server.tool(
+        title="Find cards",
         description="Find cards by fields: where = "
         '{"summary.pass_rate": {"gte": 0.8}, "strategy.name": "cot"} '
         "(operators eq ne lt lte gt gte in nin exists contains starts_with, and _and/_or/_not); "
         'order_by = "-summary.mean" (a leading - sorts descending) or a list of such.',
-        annotations=read_only,
-        structured_output=False,
+        annotations=READ_ONLY,
     )
     async def alc_card_find(
         context: ServiceContext,
@@ -199,37 +213,39 @@ def register_eval_tools(server: ToolBox) -> None:
         offset: int = Field(default=0, ge=0),
         strategy: OptionalText = text_param("Only cards of this strategy."),
         scenario: OptionalText = text_param("Only cards of this scenario."),
-    ) -> str:
+    ) -> Annotated[CallToolResult, CardList]:
         with eval_mistakes():
-            return dumps_compact(
+            return compact(
                 await service_of(context).evaluations.card_find(
                     where, order_by, limit, offset, strategy, scenario
                 )
             )
 
     @server.tool(
+        title="Point an alias at a card",
         description='Point an alias (e.g. "cot-baseline") at a card; an alias moves, a card never changes.',
-        annotations=local,
-        structured_output=False,
+        annotations=REMOVES,
     )
     async def alc_card_alias_set(
         context: ServiceContext,
         alias: str = Field(description="Alias name."),
         card_id: str = Field(description="Card id (or an alias or eval id naming one)."),
-    ) -> str:
+    ) -> Annotated[CallToolResult, AliasSet]:
         with eval_mistakes():
-            return dumps_compact(await service_of(context).evaluations.alias_set(alias, card_id))
+            return compact(await service_of(context).evaluations.alias_set(alias, card_id))
 
-    @server.tool(description="List card aliases.", annotations=read_only, structured_output=False)
-    async def alc_card_alias_list(context: ServiceContext) -> str:
-        return dumps_compact(await service_of(context).evaluations.aliases())
+    @server.tool(title="List card aliases", description="List card aliases.", annotations=READ_ONLY)
+    async def alc_card_alias_list(context: ServiceContext) -> Annotated[CallToolResult, AliasList]:
+        return compact(await service_of(context).evaluations.aliases())
 
-    @server.tool(description="The card an alias points at.", annotations=read_only, structured_output=False)
+    @server.tool(
+        title="Show the card of an alias", description="The card an alias points at.", annotations=READ_ONLY
+    )
     async def alc_card_get_by_alias(
         context: ServiceContext, alias: str = Field(description="Alias name.")
-    ) -> str:
+    ) -> Annotated[CallToolResult, Card]:
         with eval_mistakes():
-            return dumps_compact((await service_of(context).evaluations.alias_get(alias)).to_json())
+            return compact((await service_of(context).evaluations.alias_get(alias)).to_json())
 
 
 def register_eval_resources(server: MCPServer[Any]) -> None:

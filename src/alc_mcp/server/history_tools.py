@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from mcp_types import CallToolResult
 from pydantic import Field
 
-from alc_mcp.domain.jsonfmt import dumps_compact, dumps_pretty
 from alc_mcp.server import texts
-from alc_mcp.server.annotations import DESTRUCTIVE, LOCAL, READ_ONLY
+from alc_mcp.server.annotations import ADDITIVE, READ_ONLY, REMOVES
 from alc_mcp.server.context import ServiceContext, service_of
 from alc_mcp.server.params import OptionalText, caller_mistakes, text_param
+from alc_mcp.server.results import LogDeleted, LogView, NoteAdded, StatsReply, compact, pretty
 from alc_mcp.server.toolbox import ToolBox
 
 __all__ = ["register_history_tools"]
 
 
 def register_history_tools(server: ToolBox) -> None:
-    @server.tool(description=texts.ALC_LOG_VIEW, annotations=READ_ONLY, structured_output=False)
+    @server.tool(title="View session history", description=texts.ALC_LOG_VIEW, annotations=READ_ONLY)
     async def alc_log_view(
         context: ServiceContext,
         session_id: OptionalText = text_param("Session id or name. Omit to list sessions, newest first."),
@@ -23,12 +26,12 @@ def register_history_tools(server: ToolBox) -> None:
             default=0, ge=0, description="Transcript page start (next_cursor of the last page)."
         ),
         limit: int = Field(default=50, ge=1, le=500, description="Sessions to list, or queries per page."),
-    ) -> str:
+    ) -> Annotated[CallToolResult, LogView]:
         with caller_mistakes():
             view = await service_of(context).log_view(session_id, cursor, limit)
-        return dumps_compact(view) if session_id is None else dumps_pretty(view)
+        return compact(view) if session_id is None else pretty(view)
 
-    @server.tool(description=texts.ALC_NOTE, annotations=LOCAL, structured_output=False)
+    @server.tool(title="Add a note to a session", description=texts.ALC_NOTE, annotations=ADDITIVE)
     async def alc_note(
         context: ServiceContext,
         session_id: str = Field(description="Session id or name."),
@@ -36,25 +39,25 @@ def register_history_tools(server: ToolBox) -> None:
         title: OptionalText = text_param(
             'Short label for what the note refers to (e.g. "Step 2", "overall").'
         ),
-    ) -> str:
+    ) -> Annotated[CallToolResult, NoteAdded]:
         with caller_mistakes():
-            return dumps_compact(await service_of(context).note(session_id, content, title))
+            return compact(await service_of(context).note(session_id, content, title))
 
-    @server.tool(description=texts.ALC_STATS, annotations=READ_ONLY, structured_output=False)
+    @server.tool(title="Usage statistics", description=texts.ALC_STATS, annotations=READ_ONLY)
     async def alc_stats(
         context: ServiceContext,
         strategy: OptionalText = text_param(
             'Only this strategy (e.g. "sc"); alc_run sessions count as "unknown".'
         ),
         days: float | None = Field(default=None, gt=0, description="Only sessions of the last N days."),
-    ) -> str:
+    ) -> Annotated[CallToolResult, StatsReply]:
         with caller_mistakes():
-            return dumps_compact(await service_of(context).stats(strategy, days))
+            return compact(await service_of(context).stats(strategy, days))
 
-    @server.tool(description=texts.ALC_LOG_DELETE, annotations=DESTRUCTIVE, structured_output=False)
+    @server.tool(title="Delete a session", description=texts.ALC_LOG_DELETE, annotations=REMOVES)
     async def alc_log_delete(
         context: ServiceContext,
         session_id: str = Field(description="Session id or name to delete for good."),
-    ) -> str:
+    ) -> Annotated[CallToolResult, LogDeleted]:
         with caller_mistakes():
-            return dumps_compact(await service_of(context).delete(session_id))
+            return compact(await service_of(context).delete(session_id))

@@ -1,5 +1,8 @@
 """The session loop as tools: run, advice, continue, status, cancel, rewind.
 
+run, advice and continue hand the service the request's ``report_progress``: a call
+that carries a progressToken hears how its script goes (a no-op without one).
+
 Free-text parameters (code, answers, tasks) are annotated exactly ``str``: the SDK
 JSON-decodes string arguments of any other annotation, which would turn an answer
 such as ``{"verdict": "yes"}`` into a dict.
@@ -7,21 +10,21 @@ such as ``{"verdict": "yes"}`` into a dict.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import InputRequiredResult
+from mcp_types import CallToolResult, InputRequiredResult
 from pydantic import BaseModel, Field
 
 from alc_mcp.app import Answer
-from alc_mcp.domain.jsonfmt import dumps_compact, dumps_pretty
 from alc_mcp.domain.pending_filter import parse_pending_filter
 from alc_mcp.domain.query import TokenUsage
 from alc_mcp.server import texts
-from alc_mcp.server.annotations import LOCAL, READ_ONLY
+from alc_mcp.server.annotations import ADDITIVE, OVERWRITES, READ_ONLY, REMOVES
 from alc_mcp.server.context import ServiceContext, service_of
 from alc_mcp.server.inline import answer_inline
 from alc_mcp.server.params import SEARCH_PATHS, VARS_PRESET, OptionalText, caller_mistakes, text_param
+from alc_mcp.server.results import FeedReply, StatusReply, compact, pretty
 from alc_mcp.server.toolbox import ToolBox
 
 __all__ = ["register_session_tools"]
@@ -44,7 +47,7 @@ class ResponseItem(BaseModel):
 
 
 def register_session_tools(server: ToolBox) -> None:
-    @server.tool(description=texts.ALC_RUN, annotations=LOCAL, structured_output=False)
+    @server.tool(title="Run Lua code", description=texts.ALC_RUN, annotations=ADDITIVE)
     async def alc_run(
         context: ServiceContext,
         code: OptionalText = text_param("Lua source code (inline). Provide either `code` or `code_file`."),
@@ -54,16 +57,19 @@ def register_session_tools(server: ToolBox) -> None:
         ctx: Any = Field(default=None, description="JSON value passed to Lua as the global `ctx`."),
         vars: dict[str, Any] | None = VARS_PRESET,
         search_paths: list[str] | None = SEARCH_PATHS,
-    ) -> str | InputRequiredResult:
+    ) -> Annotated[CallToolResult, FeedReply] | InputRequiredResult:
         with caller_mistakes():
             reply = await answer_inline(
-                context, lambda: service_of(context).run(code, code_file, ctx, vars, search_paths)
+                context,
+                lambda: service_of(context).run(
+                    code, code_file, ctx, vars, search_paths, context.report_progress
+                ),
             )
         if isinstance(reply, InputRequiredResult):
             return reply
-        return dumps_compact(reply.to_json())
+        return compact(reply.to_json())
 
-    @server.tool(description=texts.ALC_ADVICE, annotations=LOCAL, structured_output=False)
+    @server.tool(title="Apply a strategy", description=texts.ALC_ADVICE, annotations=ADDITIVE)
     async def alc_advice(
         context: ServiceContext,
         strategy: str = Field(
@@ -72,16 +78,17 @@ def register_session_tools(server: ToolBox) -> None:
         task: OptionalText = text_param("The task or question to work on (becomes ctx.task)."),
         opts: Any = Field(default=None, description="Strategy options, merged into ctx (a JSON object)."),
         vars: dict[str, Any] | None = VARS_PRESET,
-    ) -> str | InputRequiredResult:
+    ) -> Annotated[CallToolResult, FeedReply] | InputRequiredResult:
         with caller_mistakes():
             reply = await answer_inline(
-                context, lambda: service_of(context).advise(strategy, task, opts, vars)
+                context,
+                lambda: service_of(context).advise(strategy, task, opts, vars, context.report_progress),
             )
         if isinstance(reply, InputRequiredResult):
             return reply
-        return dumps_compact(reply.to_json())
+        return compact(reply.to_json())
 
-    @server.tool(description=texts.ALC_CONTINUE, annotations=LOCAL, structured_output=False)
+    @server.tool(title="Answer a paused session", description=texts.ALC_CONTINUE, annotations=ADDITIVE)
     async def alc_continue(
         context: ServiceContext,
         session_id: str = Field(description="Session ID returned by alc_run / alc_advice."),
@@ -96,7 +103,7 @@ def register_session_tools(server: ToolBox) -> None:
             description="Batch mode: answer several pending queries at once (all valid or none applied).",
         ),
         usage: Usage | None = Field(default=None, description="Token usage for `response` (single mode)."),
-    ) -> str | InputRequiredResult:
+    ) -> Annotated[CallToolResult, FeedReply] | InputRequiredResult:
         with caller_mistakes("Continue failed: "):
             if responses is not None:
                 answers = [
@@ -106,12 +113,14 @@ def register_session_tools(server: ToolBox) -> None:
                 answers = [Answer(query_id, response, usage.domain() if usage else None)]
             else:
                 raise ToolError("Either 'response' or 'responses' must be provided")
-            reply = await answer_inline(context, lambda: service_of(context).feed(session_id, answers))
+            reply = await answer_inline(
+                context, lambda: service_of(context).feed(session_id, answers, context.report_progress)
+            )
         if isinstance(reply, InputRequiredResult):
             return reply
-        return dumps_compact(reply.to_json())
+        return compact(reply.to_json())
 
-    @server.tool(description=texts.ALC_STATUS, annotations=READ_ONLY, structured_output=False)
+    @server.tool(title="Session status", description=texts.ALC_STATUS, annotations=READ_ONLY)
     async def alc_status(
         context: ServiceContext,
         session_id: OptionalText = text_param("Session to inspect. Omit to list all active sessions."),
@@ -123,32 +132,32 @@ def register_session_tools(server: ToolBox) -> None:
         include_history: bool = Field(
             default=False, description="Include the last 10 prompt/answer pairs of each session."
         ),
-    ) -> str:
+    ) -> Annotated[CallToolResult, StatusReply]:
         service = service_of(context)
         with caller_mistakes():
             projection = parse_pending_filter(pending_filter, service.config.prompt_preview_chars)
             if session_id is not None:
-                return dumps_pretty(await service.status(session_id, projection, include_history))
+                return pretty(await service.status(session_id, projection, include_history))
             listing = await service.status_all(projection, include_history)
-        return dumps_compact(listing) if not listing["sessions"] else dumps_pretty(listing)
+        return compact(listing) if not listing["sessions"] else pretty(listing)
 
-    @server.tool(description=texts.ALC_CANCEL, annotations=LOCAL, structured_output=False)
+    @server.tool(title="Cancel a session", description=texts.ALC_CANCEL, annotations=REMOVES)
     async def alc_cancel(
         context: ServiceContext,
         session_id: str = Field(description="Session to cancel (paused or running)."),
-    ) -> str:
+    ) -> Annotated[CallToolResult, FeedReply]:
         with caller_mistakes("Cancel failed: "):
             reply = await service_of(context).cancel(session_id)
-        return dumps_compact(reply.to_json())
+        return compact(reply.to_json())
 
-    @server.tool(description=texts.ALC_REWIND, annotations=LOCAL, structured_output=False)
+    @server.tool(title="Rewind to an earlier question", description=texts.ALC_REWIND, annotations=OVERWRITES)
     async def alc_rewind(
         context: ServiceContext,
         session_id: str = Field(description="Session id or name."),
         query_index: int = Field(
             ge=0, description="Index of the answered query to ask again (alc_log_view)."
         ),
-    ) -> str:
+    ) -> Annotated[CallToolResult, FeedReply]:
         with caller_mistakes("Rewind failed: "):
             reply = await service_of(context).rewind(session_id, query_index)
-        return dumps_compact(reply.to_json())
+        return compact(reply.to_json())

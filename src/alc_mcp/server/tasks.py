@@ -36,9 +36,9 @@ from pydantic import ValidationError
 
 from alc_mcp.app import CALLER_MISTAKES, Answer, Reply, SessionService
 from alc_mcp.domain.feed_result import Completed, Failed, feed_result_json
-from alc_mcp.domain.jsonfmt import dumps_compact
 from alc_mcp.server.auth import request_principal
 from alc_mcp.server.inline import MRTR_VERSION, TASK_REPLY
+from alc_mcp.server.results import compact
 from alc_mcp.server.sampling import SessionView, open_pause, sampled_text
 
 __all__ = ["TASKS", "SessionTasks"]
@@ -204,8 +204,9 @@ async def _task(service: SessionService, session_id: str, *, detailed: bool = Fa
     )
     task["status"] = "completed"
     if detailed:
-        text = dumps_compact(feed_result_json(outcome, session_id))
-        task["result"] = {"content": [{"type": "text", "text": text}], "isError": False}
+        # As the tool itself answers: the FeedResult text and the same object structured.
+        result = compact(feed_result_json(outcome, session_id))
+        task["result"] = result.model_dump(by_alias=True, mode="json", exclude_none=True)
     return task
 
 
