@@ -21,7 +21,7 @@ import anyio
 import pytest
 
 from tests.conftest import TEST_LIMITS, Host
-from tests.http.servers import ALICE, BOB, tokens_file
+from tests.http.servers import ALICE, BOB, free_port, tokens_file
 from tests.http.servers import connect as connect_as
 from tests.http.test_tenancy import NOBODY_ID
 from tests.postgres import PgServer
@@ -47,12 +47,6 @@ class Worker:
     process: subprocess.Popen[bytes]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def fleet(tmp_path: Path, database_url: str, size: int) -> Iterator[list[Worker]]:
     """``size`` workers, each with its own ALC_HOME, all on ``database_url``, taking
@@ -62,7 +56,7 @@ def fleet(tmp_path: Path, database_url: str, size: int) -> Iterator[list[Worker]
     tokens = tokens_file(tmp_path)
     try:
         for index in range(size):
-            port = _free_port()
+            port = free_port()
             env = {k: v for k, v in os.environ.items() if not k.startswith("ALC_")}
             env.update(
                 ALC_HOME=str(tmp_path / f"home-{index}"),

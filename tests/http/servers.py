@@ -21,7 +21,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from tests.conftest import TEST_LIMITS, Host
 
-__all__ = ["ALICE", "BOB", "HttpServer", "connect", "http_server", "tokens_file"]
+__all__ = ["ALICE", "BOB", "HttpServer", "connect", "free_port", "http_server", "tokens_file"]
 
 ALICE = "alice-token-0123456789abcdef"
 BOB = "bob-token-0123456789abcdef01"
@@ -34,7 +34,7 @@ def tokens_file(directory: Path) -> Path:
     return path
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -84,7 +84,7 @@ def start(home: Path, *args: str, cwd: Path, **env: str) -> subprocess.Popen[byt
 def http_server(tmp_path: Path, *args: str, home: Path | None = None, **env: str) -> Iterator[HttpServer]:
     """A running server on a free port, ready once ``/healthz`` answers; stopped (SIGTERM)
     on the way out unless the test stopped it."""
-    port = _free_port()
+    port = free_port()
     log_dir = tmp_path / "logs"
     log_dir.mkdir(exist_ok=True)
     before = set(log_dir.iterdir())

@@ -426,19 +426,11 @@ class SessionRegistry:
             return await self._cancel_dormant(session_id)
 
     async def _cancel_dormant(self, session_id: str) -> FeedResult:
-        dormant = await self._adopt(session_id)
-        if dormant is None:
-            raise await self._not_found(session_id)
-        await self._take_lease(session_id)
-        try:
-            dormant.history = None  # another process may have moved it on
-            history = await self._history(dormant)
+        async with self._holding_dormant(session_id) as history:
             now = now_ms()
             history.metrics.on_finished(now)
             stats = history.metrics.stats_json(now)
             await self._recorder(session_id).finish(Finished(Phase.CANCELLED.value, stats=stats), now)
-        finally:
-            self._release_lease(session_id)
         telemetry.emit(
             "session.cancelled",
             {"elapsed_ms": stats["auto"]["elapsed_ms"], "llm_calls": stats["auto"]["llm_calls"]},
@@ -731,6 +723,21 @@ class SessionRegistry:
             self._finished.pop(session_id, None)
         self._forget_guard(session_id)
 
+    @asynccontextmanager
+    async def _holding_dormant(self, session_id: str) -> AsyncIterator[History]:
+        """A dormant session's history read afresh under its lease (another process may
+        have moved it on since we folded it), for a change the caller journals; the lease
+        is given back after."""
+        dormant = await self._adopt(session_id)
+        if dormant is None:
+            raise await self._not_found(session_id)
+        await self._take_lease(session_id)
+        try:
+            dormant.history = None
+            yield await self._history(dormant)
+        finally:
+            self._release_lease(session_id)
+
     async def _history(self, dormant: Dormant) -> History:
         if dormant.history is None:
             history = fold(await self._stored(lambda s: s.journal(dormant.id)))
@@ -831,13 +838,7 @@ class SessionRegistry:
             session = self._sessions.get(session_id)
             if session is not None:
                 return await session.change_variables(change)
-            dormant = await self._adopt(session_id)
-            if dormant is None:
-                raise await self._not_found(session_id)
-            await self._take_lease(session_id)
-            try:
-                dormant.history = None  # another process may have moved it on
-                history = await self._history(dormant)
+            async with self._holding_dormant(session_id) as history:
                 if history.state.phase is not Phase.PAUSED:
                     raise SessionBusy(
                         f"session '{session_id}' was interrupted mid-run; continue it (alc_continue) "
@@ -846,8 +847,6 @@ class SessionRegistry:
                 outcome = change(VariableOps(session_id, history.variables))
                 await self._recorder(session_id).commit(*outcome.events)
                 return outcome
-            finally:
-                self._release_lease(session_id)
 
     @property
     def live_count(self) -> int:
