@@ -39,6 +39,7 @@ from alc_mcp.engine.sandbox import (
     new_runtime,
     precompiled,
 )
+from alc_mcp.engine.stdlib import mathlib
 from alc_mcp.engine.storage import SharedStore
 
 __all__ = [
@@ -198,6 +199,7 @@ class LuaWorker:
         lua_globals[b"alc"] = alc
         api.set_error_encoder(alc[b"json_encode"])
         lua_globals[b"ctx"] = json.to_lua(self._program.ctx)
+        mathlib.install_streams(runtime, alc[b"math"], api.wrap, context)  # alc.math's streams are Lua
         runtime.execute(
             precompiled(REQUIRE_SOURCE, REQUIRE_CHUNK), api.wrap(self._find_module), name=REQUIRE_CHUNK
         )

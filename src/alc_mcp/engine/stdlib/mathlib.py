@@ -1,40 +1,53 @@
 """``alc.math.*``: seeded random streams and statistics (spec §4.3, a subset of
 ``mlua-mathlib`` 0.3).
 
-Random streams are Python ``random.Random`` generators (Mersenne Twister), one per
-``rng_create``; the same seed gives the same sequence in every VM and on replay, but not
-the sequence algocline's ChaCha12 would give. A stream is an opaque Python object, so Lua
-sees a userdata it can only pass back (the sandbox refuses attribute access). An unseeded
-stream draws its seed through ``effects.observe`` so a replayed session gets the same one.
+Random streams are Lua code (``lua/rng.lua``, loaded on a VM's first call of one of
+them, see ``install_streams``): xoshiro256** seeded by SplitMix64 from the seed taken
+as u64, so a draw is a Lua call (agent simulations draw millions). The same seed gives
+the same sequence in every VM and on replay, but not the sequence algocline's ChaCha12
+would give, nor the one this server gave before the streams moved to Lua (Python's
+Mersenne Twister): a session journaled by an older version and revived by this one
+draws other numbers after the revival. A stream is an opaque Python handle
+(``StreamHandle``), so Lua sees a userdata it can only pass back (the sandbox refuses
+attribute access); its state lives in Lua. An unseeded stream draws its seed through
+``effects.observe`` so a replayed session gets the same one.
 
 Statistics take Lua arrays of numbers (integers or floats; strings are not coerced) and
 return floats. ``variance``, ``stddev`` and ``covariance`` are *sample* statistics (divide
-by n - 1).
+by n - 1). They stay in Python: in the bundled agent simulations they run once per
+Monte Carlo batch, not per step.
 """
 
 from __future__ import annotations
 
 import math
-import random
 import secrets
 from collections.abc import Callable, Sequence
+from importlib import resources
 from statistics import NormalDist
 from typing import Any
+
+from lupa import lua54
 
 from alc_mcp.engine.errors import BridgeError
 from alc_mcp.engine.luaargs import Callback, describe, is_table, lua_callback, lua_type_name
 from alc_mcp.engine.port import BridgeContext
+from alc_mcp.engine.sandbox import precompiled
 
 __all__ = [
     "DEFAULT_BINS",
     "DEFAULT_Z",
-    "U64_MASK",
-    "RandomStream",
+    "RNG_CHUNK",
+    "RNG_SOURCE",
+    "RNG_STUBS_CHUNK",
+    "RNG_STUBS_SOURCE",
+    "StreamHandle",
     "covariance",
     "distribution",
     "entropy",
     "functions",
     "histogram",
+    "install_streams",
     "integer",
     "kendall",
     "kl_divergence",
@@ -47,30 +60,54 @@ __all__ = [
     "positive",
     "ranks",
     "softmax",
-    "stream",
     "sum_of_squares",
     "total",
     "variance",
     "wilson_ci",
 ]
 
-U64_MASK = 2**64 - 1
 DEFAULT_Z = 1.96
 DEFAULT_BINS = 10
 
+#: The random streams: alc.math.rng_*, shuffle and sample_with_replacement.
+RNG_SOURCE = resources.files("alc_mcp.engine").joinpath("lua/rng.lua").read_bytes()
+RNG_CHUNK = "=[alc rng]"
+#: Their stubs, which load RNG_SOURCE on the first call of any of them.
+RNG_STUBS_SOURCE = resources.files("alc_mcp.engine").joinpath("lua/rng_stubs.lua").read_bytes()
+RNG_STUBS_CHUNK = "=[alc rng stubs]"
 
-class RandomStream:
-    """One seeded random stream (what ``alc.math.rng_create`` returns)."""
 
-    __slots__ = ("random",)
+class StreamHandle:
+    """What ``alc.math.rng_create`` returns: an opaque key to a stream whose state lives
+    in Lua. It holds nothing, so a script that has one can reach nothing through it."""
 
-    def __init__(self, seed: int) -> None:
-        # Seeds are taken as u64 (as Rust's `seed as u64` would): Python's own seeding
-        # uses abs(seed), which would make -1 and 1 the same stream.
-        self.random = random.Random(seed & U64_MASK)
+    __slots__ = ()
 
     def __str__(self) -> str:  # tostring(rng) in Lua
         return "alc.math.rng"
+
+
+def install_streams(
+    runtime: lua54.LuaRuntime, math_table: Any, wrap: Callable[[Callback], Any], context: BridgeContext
+) -> None:
+    """Set the random-stream functions of ``math_table`` (``alc.math``): stubs that load
+    the Lua streams on their first call (compiled from text then: the sandbox's ``load``
+    takes no bytecode). ``wrap`` is the sandbox's adapter for Python callbacks
+    (``api.wrap``)."""
+
+    @lua_callback("alc.math.rng_create")
+    def new_handle(observe: Any = None) -> tuple[StreamHandle, int | None]:
+        if observe:
+            return StreamHandle(), int(context.effects.observe("math.seed", lambda: secrets.randbits(63)))
+        return StreamHandle(), None
+
+    @lua_callback("alc.math")
+    def source() -> tuple[bytes, bytes]:
+        return RNG_SOURCE, RNG_CHUNK.encode()
+
+    stubs = precompiled(RNG_STUBS_SOURCE, RNG_STUBS_CHUNK)
+    array_mt = context.json.array_mt
+    runtime.execute(stubs, math_table, wrap(new_handle), array_mt, wrap(source), name=RNG_STUBS_CHUNK)
 
 
 # --------------------------------------------------------------------------- argument helpers
@@ -132,12 +169,6 @@ def positive(value: Any, what: str, default: float | None = None) -> float:
     if not result > 0:
         raise BridgeError(f"{what} must be a positive number, got {result!r}")
     return result
-
-
-def stream(value: Any) -> random.Random:
-    if isinstance(value, RandomStream):
-        return value.random
-    raise BridgeError(f"rng must be a generator from alc.math.rng_create, got {lua_type_name(value)}")
 
 
 # --------------------------------------------------------------------------- statistics (pure)
@@ -310,76 +341,6 @@ def functions(context: BridgeContext) -> dict[str, Callback]:
 
     def array(values: Sequence[Any]) -> Any:
         return json.to_lua(list(values))
-
-    def lua_array(values: Sequence[Any]) -> Any:
-        """An array of arbitrary Lua values (tables stay the same tables)."""
-        result = json.to_lua([])
-        for index, value in enumerate(values, 1):
-            result[index] = value
-        return result
-
-    # --- random streams ----------------------------------------------------
-
-    @define("rng_create")
-    def rng_create(seed: Any = None) -> RandomStream:
-        if seed is None:
-            seed = context.effects.observe("math.seed", lambda: secrets.randbits(63))
-            return RandomStream(int(seed))
-        return RandomStream(integer(seed, "seed"))
-
-    @define("rng_float")
-    def rng_float(rng: Any = None) -> float:
-        return stream(rng).random()
-
-    @define("rng_int")
-    def rng_int(rng: Any = None, lo: Any = None, hi: Any = None) -> int:
-        generator = stream(rng)
-        low, high = integer(lo, "lo"), integer(hi, "hi")
-        if low > high:
-            raise BridgeError(f"lo must not exceed hi, got {low} > {high}")
-        return generator.randint(low, high)
-
-    @define("rng_normal")
-    def rng_normal(rng: Any = None, mu: Any = None, sigma: Any = None) -> float:
-        generator = stream(rng)
-        centre = number(mu, "mean", 0.0)
-        spread = number(sigma, "stddev", 1.0)
-        if spread < 0:
-            raise BridgeError(f"stddev must not be negative, got {spread!r}")
-        return generator.normalvariate(centre, spread)
-
-    @define("rng_beta")
-    def rng_beta(rng: Any = None, alpha: Any = None, beta: Any = None) -> float:
-        generator = stream(rng)
-        return generator.betavariate(positive(alpha, "alpha"), positive(beta, "beta"))
-
-    @define("rng_gamma")
-    def rng_gamma(rng: Any = None, shape: Any = None, scale: Any = None) -> float:
-        generator = stream(rng)
-        return generator.gammavariate(positive(shape, "shape"), positive(scale, "scale", 1.0))
-
-    @define("rng_exponential")
-    def rng_exponential(rng: Any = None, rate: Any = None) -> float:
-        generator = stream(rng)
-        return generator.expovariate(positive(rate, "rate", 1.0))
-
-    @define("shuffle")
-    def shuffle(rng: Any = None, values: Any = None) -> Any:
-        generator = stream(rng)
-        items = _raw_array(values, "array", "an array")
-        generator.shuffle(items)
-        return lua_array(items)
-
-    @define("sample_with_replacement")
-    def sample_with_replacement(rng: Any = None, values: Any = None, n: Any = None) -> Any:
-        generator = stream(rng)
-        items = _raw_array(values, "array", "an array")
-        count = integer(n, "n", len(items))
-        if count < 0:
-            raise BridgeError(f"n must not be negative, got {count}")
-        if count > 0 and not items:
-            raise BridgeError("array must not be empty")
-        return lua_array([items[generator.randrange(len(items))] for _ in range(count)])
 
     # --- descriptive statistics -------------------------------------------
 
