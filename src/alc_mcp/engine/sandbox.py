@@ -74,7 +74,7 @@ SANDBOX_CHUNK = "=[alc sandbox]"
 PATTERNS_CHUNK = "=[alc patterns]"
 
 
-_PLUMBING = ("[alc sandbox]", "[alc patterns]", "[alc require]", "raw_xpcall")
+_PLUMBING = ("[alc sandbox]", "[alc patterns]", "[alc require]", "[alc rng]", "raw_xpcall")
 
 
 def clean_traceback(message: str) -> str:

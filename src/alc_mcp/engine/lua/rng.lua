@@ -2,13 +2,12 @@
 -- Agent simulations draw millions of numbers, and a call into Python costs many times
 -- what a xoshiro256** step costs in Lua.
 --
--- Loaded on the first call of one of these functions (rng_stubs.lua), with an
+-- Loaded on the first use of one of these functions (rng_lazy.lua), with an
 -- environment holding only the standard functions captured before the script ran.
 -- Arguments: new_handle(observe), a Python callback returning an opaque handle and,
 -- when observe is true, a seed drawn through the session's journal (so a revived
--- session gets the same one); array_mt, the metatable that tags JSON arrays; and
--- M and stubs, the alc.math table and the stubs in it, which the functions here
--- replace. Returns the functions by name.
+-- session gets the same one); array_mt, the metatable that tags JSON arrays. Returns
+-- the functions by name.
 --
 -- A stream is that handle (a userdata the sandbox refuses every attribute of; tostring
 -- gives "alc.math.rng"); its state lives here, in a table the script cannot reach,
@@ -19,10 +18,10 @@
 --
 -- Argument checks and their messages are the ones the Python functions had (numbers
 -- in messages are written as Python writes them: "got number 1.5", "got 0.0").
-local new_handle, array_mt, alc_math, stubs = ...
+local new_handle, array_mt = ...
 
 local type, tostring, tonumber, error, rawlen, rawget = type, tostring, tonumber, error, rawlen, rawget
-local setmetatable, next = setmetatable, next
+local setmetatable = setmetatable
 local math_type, tointeger, floor = math.type, math.tointeger, math.floor
 local log, sqrt, cos, ult = math.log, math.sqrt, math.cos, math.ult
 local huge, TAU = 1.0 / 0.0, 2 * 3.141592653589793
@@ -295,11 +294,6 @@ function M.sample_with_replacement(rng, array, n)
   local out = {}
   for i = 1, count do out[i] = items[1 + upto(s, size - 1)] end
   return setmetatable(out, array_mt)
-end
-
--- A stub the script has replaced (a mock, a wrapper) stays replaced.
-for name, stub in next, stubs do
-  if rawget(alc_math, name) == stub then alc_math[name] = M[name] end
 end
 
 return M

@@ -38,9 +38,9 @@ __all__ = [
     "DEFAULT_BINS",
     "DEFAULT_Z",
     "RNG_CHUNK",
+    "RNG_LAZY_CHUNK",
+    "RNG_LAZY_SOURCE",
     "RNG_SOURCE",
-    "RNG_STUBS_CHUNK",
-    "RNG_STUBS_SOURCE",
     "StreamHandle",
     "covariance",
     "distribution",
@@ -72,9 +72,9 @@ DEFAULT_BINS = 10
 #: The random streams: alc.math.rng_*, shuffle and sample_with_replacement.
 RNG_SOURCE = resources.files("alc_mcp.engine").joinpath("lua/rng.lua").read_bytes()
 RNG_CHUNK = "=[alc rng]"
-#: Their stubs, which load RNG_SOURCE on the first call of any of them.
-RNG_STUBS_SOURCE = resources.files("alc_mcp.engine").joinpath("lua/rng_stubs.lua").read_bytes()
-RNG_STUBS_CHUNK = "=[alc rng stubs]"
+#: Loads RNG_SOURCE into alc.math on the first use of any of them.
+RNG_LAZY_SOURCE = resources.files("alc_mcp.engine").joinpath("lua/rng_lazy.lua").read_bytes()
+RNG_LAZY_CHUNK = "=[alc rng lazy]"
 
 
 class StreamHandle:
@@ -90,9 +90,9 @@ class StreamHandle:
 def install_streams(
     runtime: lua54.LuaRuntime, math_table: Any, wrap: Callable[[Callback], Any], context: BridgeContext
 ) -> None:
-    """Set the random-stream functions of ``math_table`` (``alc.math``): stubs that load
-    the Lua streams on their first call (compiled from text then: the sandbox's ``load``
-    takes no bytecode). ``wrap`` is the sandbox's adapter for Python callbacks
+    """Give ``math_table`` (``alc.math``) the random-stream functions: the Lua streams,
+    loaded on the first use of one of them (compiled from text then, as the sandbox's
+    ``load`` takes no bytecode). ``wrap`` is the sandbox's adapter for Python callbacks
     (``api.wrap``)."""
 
     @lua_callback("alc.math.rng_create")
@@ -105,9 +105,9 @@ def install_streams(
     def source() -> tuple[bytes, bytes]:
         return RNG_SOURCE, RNG_CHUNK.encode()
 
-    stubs = precompiled(RNG_STUBS_SOURCE, RNG_STUBS_CHUNK)
+    lazy = precompiled(RNG_LAZY_SOURCE, RNG_LAZY_CHUNK)
     array_mt = context.json.array_mt
-    runtime.execute(stubs, math_table, wrap(new_handle), array_mt, wrap(source), name=RNG_STUBS_CHUNK)
+    runtime.execute(lazy, math_table, wrap(new_handle), array_mt, wrap(source), name=RNG_LAZY_CHUNK)
 
 
 # --------------------------------------------------------------------------- argument helpers
