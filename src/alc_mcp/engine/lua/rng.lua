@@ -101,13 +101,13 @@ end
 local function number(name, v, what, default)
   if v == nil and default ~= nil then return default end
   if type(v) ~= "number" then fail(3, name, what .. " must be a number, got " .. type(v)) end
-  return v + 0.0
+  return v * 1.0
 end
 
 local function positive(name, v, what, default)
   if v == nil and default ~= nil then return default end
   if type(v) ~= "number" then fail(3, name, what .. " must be a number, got " .. type(v)) end
-  local x = v + 0.0
+  local x = v * 1.0
   if not (x > 0) then fail(3, name, what .. " must be a positive number, got " .. float_text(x)) end
   return x
 end
