@@ -20,7 +20,18 @@ It reports, from one run:
    installed); ``alc_continue`` against the SDK's no-op tool on the same in-process
    transport; a CPU-bound Lua script through ``alc_run`` against the same script in a
    bare lupa runtime;
-4. the goal table: every goal row, its number now, the goal and whether it is met.
+4. agent simulations (``--bundled PATH``, a checkout of algocline-bundled-packages, or
+   the ``ALC_BUNDLED_PACKAGES`` environment variable; without either the row says it
+   was not measured): ``epidemic_abm`` and ``sugarscape_abm`` run through the real
+   server (in-process ``mcp.Client``, ``ALC_PACKAGES_PATH`` set to that checkout, a
+   scripted host answering any ``alc.llm``) and, interleaved, in bare lupa with a
+   pure-Lua ``alc`` shim written here: its random streams are the server's own
+   ``lua/rng.lua`` (so both sides draw the same numbers and do the same work, and the
+   results are compared), its ``median``/``percentile``/``wilson_ci`` are Lua copies of
+   the server's Python ones. A third run is bare lupa with an empty count hook, the
+   share of the gap the engine's instruction limit costs. The server side runs with
+   raised limits (printed); a run with the default limits is printed on its own line;
+5. the goal table: every goal row, its number now, the goal and whether it is met.
 
 This is a measuring script, not a test: it checks that the server answers as expected
 (every call must pause again) but never judges the timings beyond printing met/not met.
@@ -29,6 +40,7 @@ This is a measuring script, not a test: it checks that the server answers as exp
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import statistics
 import tempfile
@@ -46,10 +58,12 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
 from alc_mcp.app import SessionService
-from alc_mcp.config import DEFAULT_MAX_LIVE_SESSIONS, Config
+from alc_mcp.config import DEFAULT_MAX_LIVE_SESSIONS, Config, Limits
 from alc_mcp.domain.feed_result import Paused
 from alc_mcp.domain.program import Program
+from alc_mcp.engine.luajson import LuaJson
 from alc_mcp.engine.session import Answer
+from alc_mcp.engine.stdlib.mathlib import RNG_CHUNK, RNG_SOURCE
 from alc_mcp.server.app import build_server
 from common import (
     ANSWER,
@@ -64,6 +78,7 @@ from common import (
     machine_facts,
     positive,
     print_machine,
+    run_to_end,
     server_process,
     settle,
     start_paused,
@@ -307,7 +322,175 @@ async def measure_inprocess(reps: int, rounds: int) -> dict[str, Any]:
     }
 
 
-# --- 4. the goal table ---------------------------------------------------------------------
+# --- 4. agent simulations -----------------------------------------------------------------
+
+#: The bundled agent simulations of the issue's goal row.
+SIMULATIONS = ("epidemic_abm", "sugarscape_abm")
+#: What the server runs them with; the default limits stop both (measured once each).
+ABM_LIMITS = Limits(max_instructions=10**11, max_cpu_seconds=200.0, max_run_seconds=300.0)
+ABM_CTX = {"task": "bench"}
+NOT_MEASURED = "not measured: pass --bundled PATH (a checkout of algocline-bundled-packages)"
+
+#: The bare side's alc: rng.lua as the server loads it, and Lua copies of the Python
+#: statistics the simulations call (same operations in the same order, so the same
+#: floats). Arguments: the checkout, rng.lua's text and chunk name, the answer to any
+#: alc.llm. Returns the function that runs one simulation.
+BARE_SHIM = """
+local root, rng_source, rng_chunk, answer = ...
+package.path = root .. "/?.lua;" .. root .. "/?/init.lua"
+local streams = assert(load(rng_source, rng_chunk))(function() return {}, 0 end, {})
+
+local function percentile(xs, p)
+  local s = {}
+  for i = 1, #xs do s[i] = xs[i] * 1.0 end
+  table.sort(s)
+  local rank = p / 100.0 * (#s - 1)
+  local low = math.floor(rank)
+  local fraction = rank - low
+  if fraction == 0.0 or low + 1 >= #s then return s[low + 1] end
+  return s[low + 1] + fraction * (s[low + 2] - s[low + 1])
+end
+
+local function wilson_ci(successes, n, z)
+  successes, n, z = successes * 1.0, n * 1.0, (z or 1.96) * 1.0
+  local p = successes / n
+  local z2 = z * z
+  local denominator = 1.0 + z2 / n
+  local centre = (p + z2 / (2.0 * n)) / denominator
+  local margin = z / denominator * math.sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n))
+  local lower = successes == 0 and 0.0 or math.max(0.0, centre - margin)
+  local upper = successes == n and 1.0 or math.min(1.0, centre + margin)
+  return { lower = lower, upper = upper }
+end
+
+local M = { percentile = percentile, wilson_ci = wilson_ci,
+            median = function(xs) return percentile(xs, 50.0) end }
+for name, fn in pairs(streams) do M[name] = fn end
+alc = { llm = function() return answer end, log = function() end, math = M }
+return function(name, ctx) return require(name).run(ctx).result end
+"""
+
+#: An empty count hook, armed as the sandbox arms its own (every 1,000 instructions).
+EMPTY_HOOK = "debug.sethook(function() end, '', 1000)"
+
+
+def bundled_checkout(option: Path | None) -> Path | None:
+    """The checkout to run the simulations from: --bundled, else ALC_BUNDLED_PACKAGES."""
+    if option is not None:
+        return option
+    text = os.environ.get("ALC_BUNDLED_PACKAGES", "").strip()
+    return Path(text) if text else None
+
+
+def sim_script(name: str) -> str:
+    return f"return require({name!r}).run(ctx).result"
+
+
+def bare_sim(root: Path, name: str, *, hook: bool) -> tuple[float, Any]:
+    """Seconds for one run of ``name`` in a fresh bare lupa runtime, and its result."""
+    runtime = lua54.LuaRuntime(encoding=None)
+    json = LuaJson(runtime)
+    shim = (BARE_SHIM.encode(), str(root).encode(), RNG_SOURCE, RNG_CHUNK.encode(), ANSWER.encode())
+    run = runtime.execute(*shim)
+    if hook:
+        runtime.execute(EMPTY_HOOK.encode())
+    ctx = json.to_lua(ABM_CTX)
+    started = time.perf_counter()
+    value = run(name.encode(), ctx)
+    elapsed = time.perf_counter() - started
+    return elapsed, json.from_lua(value)
+
+
+async def server_sim(client: Client, name: str) -> tuple[float, Any]:
+    elapsed, payload = await timed_ms(run_to_end(client, sim_script(name), ctx=ABM_CTX))
+    return elapsed / 1000.0, payload
+
+
+def ended_by(payload: Any) -> str:
+    """What ended a run: "finished" or the error's first clause (the limit's name)."""
+    if payload.get("status") == "completed":
+        return "finished"
+    return str(payload.get("error", payload)).split(":", 1)[0]
+
+
+async def measure_abm(root: Path | None, reps: int) -> dict[str, Any]:
+    if root is None:
+        return {"not_measured": NOT_MEASURED}
+    missing = [name for name in SIMULATIONS if not (root / name / "init.lua").is_file()]
+    if missing:
+        hint = NOT_MEASURED.removeprefix("not measured: ")
+        return {"not_measured": f"not measured: {root} holds no {' or '.join(missing)}; {hint}"}
+    sims: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="alc-bench-") as home:
+        raised = Config(home=Path(home) / "raised", packages_path=(root,), limits=ABM_LIMITS)
+        defaults = Config(home=Path(home) / "defaults", packages_path=(root,))
+        async with Client(build_server(raised)) as client:
+            for name in SIMULATIONS:
+                ours: list[float] = []
+                bare: list[float] = []
+                hooked: list[float] = []
+                same = True
+                for _ in range(reps):
+                    elapsed, payload = await server_sim(client, name)
+                    if payload.get("status") != "completed":
+                        raise BenchError(f"{name} with raised limits: {payload}")
+                    ours.append(elapsed)
+                    bare_elapsed, bare_result = bare_sim(root, name, hook=False)
+                    bare.append(bare_elapsed)
+                    hooked.append(bare_sim(root, name, hook=True)[0])
+                    same = same and bare_result == payload["result"]
+                sims[name] = {
+                    "server_seconds": statistics.median(ours),
+                    "bare_seconds": statistics.median(bare),
+                    "bare_hooked_seconds": statistics.median(hooked),
+                    "same_result": same,
+                }
+        async with Client(build_server(defaults)) as client:
+            for name in SIMULATIONS:
+                elapsed, payload = await server_sim(client, name)
+                sims[name]["default_limits"] = {"seconds": elapsed, "ended_by": ended_by(payload)}
+    return {"root": str(root), "reps": reps, "limits": ABM_LIMITS, "sims": sims}
+
+
+def abm_goal(abm: dict[str, Any]) -> Goal:
+    what = "agent simulations (epidemic_abm, sugarscape_abm)"
+    if "not_measured" in abm:
+        return Goal(what, abm["not_measured"], "finish, bare Lua ±20%", None)
+    parts = []
+    ratios = []
+    for name, sim in abm["sims"].items():
+        ratio = sim["server_seconds"] / sim["bare_seconds"]
+        ratios.append(ratio)
+        parts.append(f"{name} {ratio:.2f}× ({sim['server_seconds']:.2f} vs {sim['bare_seconds']:.2f} s)")
+    return Goal(what, ", ".join(parts), "finish, bare Lua ±20%", all(r <= 1.2 for r in ratios))
+
+
+def print_abm(abm: dict[str, Any]) -> None:
+    print("\nAgent simulations (algocline-bundled packages), interleaved")
+    if "not_measured" in abm:
+        print(f"  {abm['not_measured']}")
+        return
+    limits = abm["limits"]
+    print(f"  packages: {abm['root']}; medians of {abm['reps']} runs per side")
+    print(
+        f"  server limits: ALC_MAX_INSTRUCTIONS={limits.max_instructions} "
+        f"ALC_MAX_CPU_SECONDS={limits.max_cpu_seconds:g} ALC_MAX_RUN_SECONDS={limits.max_run_seconds:g}"
+    )
+    for name, sim in abm["sims"].items():
+        ratio = sim["server_seconds"] / sim["bare_seconds"]
+        hook = sim["bare_hooked_seconds"] / sim["bare_seconds"]
+        same = "same result" if sim["same_result"] else "RESULTS DIFFER"
+        print(
+            f"  {name}: alc_run {sim['server_seconds']:.2f} s, bare lupa {sim['bare_seconds']:.2f} s: "
+            f"{ratio:.2f}× ({same}); bare lupa with an empty count hook {sim['bare_hooked_seconds']:.2f} s "
+            f"({hook:.2f}×)"
+        )
+    for name, sim in abm["sims"].items():
+        ended = sim["default_limits"]
+        print(f"  {name} with default limits: {ended['ended_by']} after {ended['seconds']:.1f} s")
+
+
+# --- 5. the goal table ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,7 +501,9 @@ class Goal:
     met: bool | None  # None: not measured
 
 
-def goals(scale: dict[str, Any], live: dict[str, Any], inproc: dict[str, Any]) -> list[Goal]:
+def goals(
+    scale: dict[str, Any], live: dict[str, Any], inproc: dict[str, Any], abm: dict[str, Any]
+) -> list[Goal]:
     rows = []
     graph = inproc["langgraph_resume"]
     engine = inproc["engine_resume"]
@@ -375,14 +560,7 @@ def goals(scale: dict[str, Any], live: dict[str, Any], inproc: dict[str, Any]) -
             ratio <= 1.2,
         )
     )
-    rows.append(
-        Goal(
-            "agent simulations (epidemic_abm, sugarscape_abm)",
-            "not measured: algocline's bundled packages are not in this repository",
-            "finish, bare Lua ±20%",
-            None,
-        )
-    )
+    rows.append(abm_goal(abm))
     total = scale["paused"].rss_kib / MIB
     rows.append(
         Goal(
@@ -404,7 +582,17 @@ def goals(scale: dict[str, Any], live: dict[str, Any], inproc: dict[str, Any]) -
     return rows
 
 
-def print_report(scale: dict[str, Any], live: dict[str, Any], inproc: dict[str, Any]) -> None:
+def print_goals(rows: Sequence[Goal]) -> None:
+    print("\nGoals (issue 11)")
+    width = max(len(row.what) for row in rows)
+    for row in rows:
+        met = "-" if row.met is None else ("met" if row.met else "NOT met")
+        print(f"  {row.what:<{width}}  now {row.now}  goal {row.goal}  {met}")
+
+
+def print_report(
+    scale: dict[str, Any], live: dict[str, Any], inproc: dict[str, Any], abm: dict[str, Any]
+) -> None:
     print(
         f"\nScale: {scale['sessions']:,} sessions paused, stdio, hibernation on "
         f"({scale['concurrency']} in flight)"
@@ -435,27 +623,29 @@ def print_report(scale: dict[str, Any], live: dict[str, Any], inproc: dict[str, 
         f"  CPU-bound script: alc_run {inproc['cpu_lua_seconds']:.3f} s, bare lupa "
         f"{inproc['cpu_bare_seconds']:.3f} s (medians)"
     )
-    rows = goals(scale, live, inproc)
-    print("\nGoals (issue 11)")
-    width = max(len(row.what) for row in rows)
-    for row in rows:
-        met = "-" if row.met is None else ("met" if row.met else "NOT met")
-        print(f"  {row.what:<{width}}  now {row.now}  goal {row.goal}  {met}")
+    print_abm(abm)
+    print_goals(goals(scale, live, inproc, abm))
 
 
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
     facts = machine_facts()
     print_machine(facts)
+    abm = await measure_abm(bundled_checkout(args.bundled), args.abm_reps)
+    if args.abm_only:
+        print_abm(abm)
+        print_goals([abm_goal(abm)])
+        return {"machine": facts, "abm": abm, "goals": [abm_goal(abm)]}
     inproc = await measure_inprocess(args.reps, args.rounds)
     live = await measure_live(args.live, args.concurrency)
     scale = await measure_scale(args.sessions, args.concurrency, args.live_rounds, args.revivals)
-    print_report(scale, live, inproc)
+    print_report(scale, live, inproc, abm)
     return {
         "machine": facts,
         "scale": scale,
         "live": live,
         "inprocess": inproc,
-        "goals": goals(scale, live, inproc),
+        "abm": abm,
+        "goals": goals(scale, live, inproc, abm),
     }
 
 
@@ -468,6 +658,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--revivals", type=positive, default=200, help="hibernated sessions resumed")
     parser.add_argument("--reps", type=positive, default=5, help="100-pause loops and CPU runs per side")
     parser.add_argument("--rounds", type=positive, default=300, help="alc_continue / no-op samples")
+    parser.add_argument(
+        "--bundled",
+        type=Path,
+        help="a checkout of algocline-bundled-packages for the agent simulations "
+        "(default: $ALC_BUNDLED_PACKAGES; without either the row is not measured)",
+    )
+    parser.add_argument("--abm-reps", type=positive, default=3, help="runs per side of each simulation")
+    parser.add_argument("--abm-only", action="store_true", help="measure the agent simulations only")
     parser.add_argument("--json", type=Path, help="also write the numbers to this file")
     return parser.parse_args(argv)
 

@@ -66,6 +66,20 @@ async def answer(client: Client, session_id: str) -> str:
     return await call_paused(client, "alc_continue", session_id=session_id, response=ANSWER)
 
 
+async def run_to_end(client: Client, code: str, **arguments: Any) -> Any:
+    """A scripted host: ``alc_run`` the code and answer every query with ANSWER until the
+    session ends; return the last reply."""
+    payload = await call(client, "alc_run", code=code, **arguments)
+    while payload.get("status") == "needs_response":
+        session_id = payload["session_id"]
+        if "queries" in payload:  # a batch: every query at once
+            responses = [{"query_id": query["id"], "response": ANSWER} for query in payload["queries"]]
+            payload = await call(client, "alc_continue", session_id=session_id, responses=responses)
+        else:
+            payload = await call(client, "alc_continue", session_id=session_id, response=ANSWER)
+    return payload
+
+
 async def cancel(client: Client, session_id: str) -> None:
     payload = await call(client, "alc_cancel", session_id=session_id)
     if payload.get("status") != "cancelled":
