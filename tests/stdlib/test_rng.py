@@ -385,11 +385,27 @@ async def test_a_stream_reaches_nothing(host: Host) -> None:
     assert "not accessible" in await lua_error(host, "local r = alc.math.rng_create(1)\nr.x = 1")
     assert "not callable" in await lua_error(host, "local r = alc.math.rng_create(1)\nreturn r()")
     code = """
+    local hidden, replaced = getmetatable(alc.math), pcall(setmetatable, alc.math, {})
     local r = alc.math.rng_create(1)
-    local ok = pcall(setmetatable, alc.math, {})
-    return {type(r), tostring(r), getmetatable(alc.math), ok, type(alc.math.rng_float), debug == nil}
+    return {type(r), tostring(r), hidden, replaced, getmetatable(alc.math) == nil, debug == nil}
     """
-    assert await result(host, code) == ["userdata", "alc.math.rng", False, False, "function", True]
+    # Before the first use alc.math's loader cannot be seen or replaced; after it, alc.math
+    # is a plain table again.
+    assert await result(host, code) == ["userdata", "alc.math.rng", False, False, True, True]
+
+
+async def test_walking_alc_math_before_any_use_finds_the_streams(host: Host) -> None:
+    code = """
+    local names = {}
+    for name, fn in pairs(alc.math) do
+      if name:find("rng_") == 1 then names[#names + 1] = name end
+    end
+    return {names, alc.math.rng_int(alc.math.rng_create(2), 1, 10)}
+    """
+    names, drawn = await result(host, code)
+    streams = ["rng_beta", "rng_create", "rng_exponential", "rng_float", "rng_gamma", "rng_int", "rng_normal"]
+    assert names == streams
+    assert drawn == Xoshiro256(2).int(1, 10)
 
 
 async def test_the_streams_load_on_first_use_and_a_mock_stays(host: Host) -> None:
