@@ -219,21 +219,10 @@ function M.rng_create(seed)
   return handle
 end
 
--- The hot one: next64 written out, no call but this one.
 function M.rng_float(rng)
   local s = streams[rng]
   if s == nil then s = stream_of("rng_float", rng) end
-  local s0, s1, s2, s3 = s[1], s[2], s[3], s[4]
-  local r = s1 * 5
-  r = ((r << 7) | (r >> 57)) * 9
-  local t = s1 << 17
-  s2 = s2 ~ s0
-  s3 = s3 ~ s1
-  s[1] = s0 ~ s3
-  s[2] = s1 ~ s2
-  s[3] = s2 ~ t
-  s[4] = (s3 << 45) | (s3 >> 19)
-  return (r >> 11) * 0x1p-53
+  return unit(s)
 end
 
 function M.rng_int(rng, lo, hi)
