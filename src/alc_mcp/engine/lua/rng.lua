@@ -86,6 +86,9 @@ local function wrapped(v)
   return tointeger(r)
 end
 
+-- An integer, or an integral float that is one. A seed may be any integral float (taken
+-- mod 2^64, as u64); lo, hi and n beyond the integer range are refused, as they could not
+-- be drawn.
 local function integer(name, v, what, default)
   if v == nil and default ~= nil then return default end
   local kind = math_type(v)
