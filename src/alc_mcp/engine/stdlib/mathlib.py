@@ -1,7 +1,7 @@
 """``alc.math.*``: seeded random streams and statistics (spec §4.3, a subset of
 ``mlua-mathlib`` 0.3).
 
-Random streams are Lua code (``lua/rng.lua``, loaded on a VM's first call of one of
+Random streams are Lua code (``lua/rng.lua``, loaded on a VM's first use of one of
 them, see ``install_streams``): xoshiro256** seeded by SplitMix64 from the seed taken
 as u64, so a draw is a Lua call (agent simulations draw millions). The same seed gives
 the same sequence in every VM and on replay, but not the sequence algocline's ChaCha12
@@ -101,13 +101,15 @@ def install_streams(
             return StreamHandle(), int(context.effects.observe("math.seed", lambda: secrets.randbits(63)))
         return StreamHandle(), None
 
-    @lua_callback("alc.math")
-    def source() -> tuple[bytes, bytes]:
-        return RNG_SOURCE, RNG_CHUNK.encode()
-
     lazy = precompiled(RNG_LAZY_SOURCE, RNG_LAZY_CHUNK)
     array_mt = context.json.array_mt
-    runtime.execute(lazy, math_table, wrap(new_handle), array_mt, wrap(source), name=RNG_LAZY_CHUNK)
+    runtime.execute(lazy, math_table, wrap(new_handle), array_mt, wrap(_rng_source), name=RNG_LAZY_CHUNK)
+
+
+@lua_callback("alc.math")
+def _rng_source() -> tuple[bytes, bytes]:
+    """rng.lua's text and chunk name (one function for every VM: it holds no state)."""
+    return RNG_SOURCE, RNG_CHUNK.encode()
 
 
 # --------------------------------------------------------------------------- argument helpers
