@@ -38,7 +38,9 @@ class ConfigError(ValueError):
 
 
 DEFAULT_MAX_MEMORY_MB = 256
-DEFAULT_MAX_INSTRUCTIONS = 500_000_000
+#: Room for algocline's bundled agent simulations (sugarscape_abm needs about 0.9 billion
+#: counted instructions, ~8 s of CPU), while a runaway loop still ends in about 6 s.
+DEFAULT_MAX_INSTRUCTIONS = 1_000_000_000
 DEFAULT_MAX_RUN_SECONDS = 60.0
 DEFAULT_MAX_CPU_SECONDS = 10.0
 DEFAULT_MAX_VARIABLES = 1000
