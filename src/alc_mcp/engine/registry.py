@@ -391,14 +391,12 @@ class SessionRegistry:
             with _listening(session, listener):
                 try:
                     accepted = await session.feed(answers)
+                    return accepted if accepted is not None else await self._drive(session)
                 except SessionElsewhere:
                     # Our lease was taken over (we missed heartbeats): this VM is stale.
                     # Let the session go dormant here; its journal is the other process's now.
                     self._let_go(session)
                     raise
-                if accepted is not None:
-                    return accepted
-                return await self._drive(session)
 
     def _let_go(self, session: Session) -> None:
         """Drop a live session whose lease another process holds now, keeping it dormant."""
@@ -547,7 +545,7 @@ class SessionRegistry:
         """Wait for the session's next pause or end (the caller holds its guard)."""
         try:
             result = await session.next_event()
-        except RevivalFailed:
+        except (RevivalFailed, SessionError):  # a replay stopped; answers the store refused
             raise
         except BaseException:
             # The caller went away mid-run (a cancelled request, shutdown): stop the script
