@@ -526,7 +526,8 @@ class Session:
             completes = len(resolved) == self.state.remaining()
         at = now_ms()
         unsaved = (self._unsaved_pause,) if self._unsaved_pause is not None else ()
-        events = (*unsaved, *(Answered(a.query_id, a.response, a.usage) for a in resolved if a.query_id is not None))
+        answered = [Answered(a.query_id, a.response, a.usage) for a in resolved if a.query_id is not None]
+        events = (*unsaved, *answered)
         if completes:
             self._resume = _Resume(resolved, events, at)
             self.worker.answer([])  # the thread journals and applies them (_resumed)
