@@ -196,13 +196,16 @@ class SessionRegistry:
 
     # --- leases --------------------------------------------------------------------------
 
+    @property
+    def _lease_ttl_ms(self) -> int:
+        return int(self.config.lease_seconds * 1000)
+
     async def _take_lease(self, session_id: str) -> None:
         """Become the one process driving the session (the caller holds its guard), or
         raise ``SessionElsewhere`` naming the live process that does."""
         if self.store is None:
             return
-        ttl_ms = int(self.config.lease_seconds * 1000)
-        owner, pid = self._owner, self._pid
+        ttl_ms, owner, pid = self._lease_ttl_ms, self._owner, self._pid
         try:
             token = await self._stored(lambda s: s.take_lease(session_id, owner, pid, now_ms(), ttl_ms))
         except LeaseHeld as exc:
@@ -229,8 +232,7 @@ class SessionRegistry:
             raise SessionElsewhere(str(held)) from None
         holder: str = first
         await self._ask_release(handover, session_id, first)
-        ttl_ms = int(self.config.lease_seconds * 1000)
-        owner, pid = self._owner, self._pid
+        ttl_ms, owner, pid = self._lease_ttl_ms, self._owner, self._pid
         began = asked = time.monotonic()
         deadline = began + self.config.handover_seconds
         while True:
@@ -354,13 +356,17 @@ class SessionRegistry:
         started_at = now_ms()
         name = None
         if self.store is not None:
-            preview = task_preview(program)
-            name = await self._stored(
-                lambda s: s.create_session(
+            preview, owner, pid, ttl_ms = task_preview(program), self._owner, self._pid, self._lease_ttl_ms
+
+            def create(s: SessionStore) -> tuple[str, int]:
+                """The row, the start event and the lease in one trip to the writer: nobody
+                else can hold the lease of a session that did not exist."""
+                named = s.create_session(
                     session_id, program, started_at, task_preview=preview, principal=principal
                 )
-            )
-            await self._take_lease(session_id)
+                return named, s.take_lease(session_id, owner, pid, now_ms(), ttl_ms)
+
+            name, self._leases[session_id] = await self._stored(create)
         session = self._new_session(
             session_id, program, name=name, started_at=started_at, principal=principal
         )
