@@ -60,7 +60,7 @@ from alc_mcp.engine.events import (
     ScriptReturned,
     WorkerEvent,
 )
-from alc_mcp.engine.handoff import LoopGone, post
+from alc_mcp.engine.handoff import LoopGone, launch, post
 from alc_mcp.engine.journal import SessionRecorder
 from alc_mcp.engine.packages import PackageResolver
 from alc_mcp.engine.port import NO_FACILITIES, Facilities
@@ -420,7 +420,18 @@ class Session:
         return self.metrics.last_activity_ms
 
     def start(self) -> None:
-        self.worker.start()
+        """Start the session thread (from the launcher: the loop does not wait for it).
+        The run's clock starts now, so the watchdog in ``next_event`` has a deadline even
+        before the thread runs; the thread starts it again for itself (CPU time is its own)."""
+        self.worker.monitor.start_run()
+        launch(self._start_worker)
+
+    def _start_worker(self) -> None:
+        try:
+            self.worker.start()
+        except RuntimeError as exc:  # the OS would not give another thread
+            with contextlib.suppress(WorkerGone):
+                self._hand_over(ScriptFailed(f"internal error: cannot start the session thread: {exc}"))
 
     async def next_event(self) -> FeedResult:
         """Wait until the script pauses or ends; journal it; apply it to the state machine.
