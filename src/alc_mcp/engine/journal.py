@@ -117,13 +117,24 @@ class JournalWriter:
 
     def run(self, operation: Callable[[], T]) -> T:
         """Queue ``operation`` and wait for it on this thread (never the event loop's):
-        if no batch is being written, this thread writes the batch itself."""
-        future: Future[T] = Future()
+        if no batch is being written, this thread writes the batch itself; with nothing
+        else queued either (the common case), it runs ``operation`` alone, as is."""
+        future: Future[T] | None = None
+        batch = None
         with self._lock:
             if self._closing:
                 raise StoreUnavailable("the session store is closing (the server is shutting down)")
-            self._pending.append((operation, future))
-            batch = None if self._writing else self._take()
+            if self._writing or self._pending:
+                future = Future()
+                self._pending.append((operation, future))
+                batch = None if self._writing else self._take()
+            else:
+                self._writing = True
+        if future is None:
+            try:
+                return operation()
+            finally:
+                self._written()
         if batch is not None:
             self._write_batch(batch)
         return future.result()
@@ -151,6 +162,14 @@ class JournalWriter:
                 batch = self._take()
             self._write_batch(batch)
 
+    def _written(self) -> None:
+        """A batch is written: the writer thread takes what was queued meanwhile (woken
+        only then: a needless wake costs a thread switch on every pause)."""
+        with self._lock:
+            self._writing = False
+            if self._pending:
+                self._ready.notify()
+
     def _write_batch(self, batch: list[_Pending]) -> None:
         """Write one batch, then tell each waiter how its operation went."""
         live = [(operation, future) for operation, future in batch if future.set_running_or_notify_cancel()]
@@ -163,9 +182,7 @@ class JournalWriter:
         except Exception as exc:  # the store itself broke: every waiter hears of it
             done = [Done(error=exc) for _ in operations]
         finally:
-            with self._lock:
-                self._writing = False
-                self._ready.notify()
+            self._written()
         for (_, future), outcome in zip(live, done, strict=True):
             if outcome.error is None:
                 future.set_result(outcome.value)

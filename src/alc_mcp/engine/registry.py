@@ -304,7 +304,11 @@ class SessionRegistry:
 
     @asynccontextmanager
     async def _guarded(self, session_id: str) -> AsyncIterator[None]:
-        guard = self._guards.setdefault(session_id, anyio.Lock())
+        # fast_acquire: a free guard is taken without yielding to the loop first (anyio's
+        # default costs every call one more turn of the event loop).
+        guard = self._guards.get(session_id)
+        if guard is None:
+            guard = self._guards[session_id] = anyio.Lock(fast_acquire=True)
         try:
             if not guard.locked():
                 async with guard:

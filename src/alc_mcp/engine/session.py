@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -220,9 +221,11 @@ class Session:
             self.metrics = replay.metrics
         variables = with_limits(replay.variables if replay else VariableSet(), limits)
         self.vars = VariableOps(session_id, variables, program.vars)
-        self._send, self._receive = anyio.create_memory_object_stream[WorkerEvent | _Journaled | _Refused](
-            max_buffer_size=4
-        )
+        #: What the thread handed to the loop, not yet taken (``_next_delivered``): a deque
+        #: and an event rather than a memory stream, whose receive yields to the loop once
+        #: more than waiting needs.
+        self._delivered: deque[WorkerEvent | _Journaled | _Refused] = deque()
+        self._arrived: anyio.Event | None = None
         self._finished = anyio.Event()
         self._closed = False
         self._paused_at = 0
@@ -402,11 +405,27 @@ class Session:
             raise WorkerGone(str(exc)) from exc
 
     def _deliver(self, event: WorkerEvent | _Journaled | _Refused) -> None:
-        try:
-            self._send.send_nowait(event)
-        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
-            # Closed meanwhile: nobody will answer, so the thread must not wait.
+        if self._closed:  # closed meanwhile: nobody will answer, so the thread must not wait
             self.worker.cancel()
+            return
+        self._delivered.append(event)
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._arrived is not None:
+            self._arrived.set()
+
+    async def _next_delivered(self) -> WorkerEvent | _Journaled | _Refused:
+        """The next thing the thread handed over; ``EndOfStream`` once closed and drained."""
+        while not self._delivered:
+            if self._closed:
+                raise anyio.EndOfStream
+            self._arrived = anyio.Event()
+            try:
+                await self._arrived.wait()
+            finally:
+                self._arrived = None
+        return self._delivered.popleft()
 
     # --- loop side ------------------------------------------------------------------
 
@@ -449,7 +468,7 @@ class Session:
             due = listener.due_in() if listener is not None else left
             event: WorkerEvent | _Journaled | _Refused | None = None
             with anyio.move_on_after(min(left, due)):
-                event = await self._receive.receive()
+                event = await self._next_delivered()
             # Handled outside the timeout: a heartbeat falling due must not cut its journaling short.
             if isinstance(event, _Journaled):
                 return self._pause(event)
@@ -649,7 +668,7 @@ class Session:
         self._closed = True
         if not self.state.is_terminal:
             self.worker.cancel()
-        self._send.close()
+        self._wake()
 
     def snapshot(
         self, pending_filter: PendingFilter | None = None, include_history: bool = False
