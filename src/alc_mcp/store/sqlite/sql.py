@@ -57,6 +57,7 @@ __all__ = [
     "STATE_KEYS",
     "STATE_PUT",
     "STATE_PUT_NEW",
+    "SUMMARY_FOR_APPEND",
     "TOUCH_FOR_APPEND",
     "UPDATE_SESSION",
     "UPSERT_METADATA",
@@ -320,12 +321,31 @@ UPDATE_SESSION = """
     WHERE id = ?
 """
 
-# Run before a batch of journal inserts: proves the session exists (rowcount) and
-# records the activity in the same transaction.
-TOUCH_FOR_APPEND = """
-    UPDATE sessions SET updated_at = MAX(updated_at, ?), notes_count = notes_count + ?
-    WHERE id = ?
+# Run before a batch of journal inserts: proves the session exists (rowcount) and, for a
+# fenced append (a lease token, else NULL), that this lease is still held, and records the
+# activity, all in one statement of the same transaction.
+_HOLDING = """
+    WHERE id = ? AND (? IS NULL OR EXISTS (
+        SELECT 1 FROM leases WHERE session_id = sessions.id AND token = ? AND owner IS NOT NULL
+    ))
 """
+TOUCH_FOR_APPEND = (
+    "UPDATE sessions SET updated_at = MAX(updated_at, ?), notes_count = notes_count + ?" + _HOLDING
+)
+# The same with the session row's summary (UPDATE_SESSION's values) set at once.
+SUMMARY_FOR_APPEND = (
+    """
+    UPDATE sessions SET
+        status = ?,
+        updated_at = ?,
+        llm_calls = COALESCE(?, llm_calls),
+        rounds = COALESCE(?, rounds),
+        elapsed_ms = COALESCE(?, elapsed_ms),
+        stats = COALESCE(?, stats),
+        notes_count = notes_count + ?
+    """
+    + _HOLDING
+)
 
 DELETE_SESSION = "DELETE FROM sessions WHERE id = ?"
 
