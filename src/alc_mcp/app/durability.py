@@ -74,7 +74,7 @@ def open_durability(config: Config) -> Durability:
         except StoreUnavailable as exc:
             raise StartupError(str(exc)) from exc
         return Durability(
-            path, store=shared, writer=JournalWriter(), handover=shared.handover, url=shared.where
+            path, store=shared, writer=JournalWriter(shared.group), handover=shared.handover, url=shared.where
         )
     try:
         store = SqliteStore(
@@ -87,4 +87,4 @@ def open_durability(config: Config) -> Durability:
             file=sys.stderr,
         )
         return Durability(path, reason=str(exc))
-    return Durability(path, store=store, writer=JournalWriter())
+    return Durability(path, store=store, writer=JournalWriter(store.group))

@@ -196,13 +196,16 @@ class SessionRegistry:
 
     # --- leases --------------------------------------------------------------------------
 
+    @property
+    def _lease_ttl_ms(self) -> int:
+        return int(self.config.lease_seconds * 1000)
+
     async def _take_lease(self, session_id: str) -> None:
         """Become the one process driving the session (the caller holds its guard), or
         raise ``SessionElsewhere`` naming the live process that does."""
         if self.store is None:
             return
-        ttl_ms = int(self.config.lease_seconds * 1000)
-        owner, pid = self._owner, self._pid
+        ttl_ms, owner, pid = self._lease_ttl_ms, self._owner, self._pid
         try:
             token = await self._stored(lambda s: s.take_lease(session_id, owner, pid, now_ms(), ttl_ms))
         except LeaseHeld as exc:
@@ -229,8 +232,7 @@ class SessionRegistry:
             raise SessionElsewhere(str(held)) from None
         holder: str = first
         await self._ask_release(handover, session_id, first)
-        ttl_ms = int(self.config.lease_seconds * 1000)
-        owner, pid = self._owner, self._pid
+        ttl_ms, owner, pid = self._lease_ttl_ms, self._owner, self._pid
         began = asked = time.monotonic()
         deadline = began + self.config.handover_seconds
         while True:
@@ -302,7 +304,11 @@ class SessionRegistry:
 
     @asynccontextmanager
     async def _guarded(self, session_id: str) -> AsyncIterator[None]:
-        guard = self._guards.setdefault(session_id, anyio.Lock())
+        # fast_acquire: a free guard is taken without yielding to the loop first (anyio's
+        # default costs every call one more turn of the event loop).
+        guard = self._guards.get(session_id)
+        if guard is None:
+            guard = self._guards[session_id] = anyio.Lock(fast_acquire=True)
         try:
             if not guard.locked():
                 async with guard:
@@ -354,13 +360,17 @@ class SessionRegistry:
         started_at = now_ms()
         name = None
         if self.store is not None:
-            preview = task_preview(program)
-            name = await self._stored(
-                lambda s: s.create_session(
+            preview, owner, pid, ttl_ms = task_preview(program), self._owner, self._pid, self._lease_ttl_ms
+
+            def create(s: SessionStore) -> tuple[str, int]:
+                """The row, the start event and the lease in one trip to the writer: nobody
+                else can hold the lease of a session that did not exist."""
+                named = s.create_session(
                     session_id, program, started_at, task_preview=preview, principal=principal
                 )
-            )
-            await self._take_lease(session_id)
+                return named, s.take_lease(session_id, owner, pid, now_ms(), ttl_ms)
+
+            name, self._leases[session_id] = await self._stored(create)
         session = self._new_session(
             session_id, program, name=name, started_at=started_at, principal=principal
         )
@@ -391,14 +401,12 @@ class SessionRegistry:
             with _listening(session, listener):
                 try:
                     accepted = await session.feed(answers)
+                    return accepted if accepted is not None else await self._drive(session)
                 except SessionElsewhere:
                     # Our lease was taken over (we missed heartbeats): this VM is stale.
                     # Let the session go dormant here; its journal is the other process's now.
                     self._let_go(session)
                     raise
-                if accepted is not None:
-                    return accepted
-                return await self._drive(session)
 
     def _let_go(self, session: Session) -> None:
         """Drop a live session whose lease another process holds now, keeping it dormant."""
@@ -547,7 +555,7 @@ class SessionRegistry:
         """Wait for the session's next pause or end (the caller holds its guard)."""
         try:
             result = await session.next_event()
-        except RevivalFailed:
+        except (RevivalFailed, SessionError):  # a replay stopped; answers the store refused
             raise
         except BaseException:
             # The caller went away mid-run (a cancelled request, shutdown): stop the script

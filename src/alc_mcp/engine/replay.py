@@ -51,9 +51,9 @@ class Replay:
     """One revival of one session from its folded journal (``History``).
 
     Used from two threads: the session thread consumes answers and observed values
-    while the script re-runs; the event loop reads ``active``, ``metrics`` and takes
-    the pause it ended on. The hand-over is ordered by the event stream between them
-    (the thread sets ``caught_up`` before it posts the pause), so no lock is needed.
+    while the script re-runs, and takes the pause it ended on as it hands that pause to
+    the loop; the event loop reads ``active`` and ``metrics``. The hand-over is ordered
+    by the events between them, so no lock is needed.
     """
 
     def __init__(self, history: History) -> None:

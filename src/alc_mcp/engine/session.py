@@ -2,10 +2,18 @@
 the worker thread running the script, the channel between the two, and its journal.
 
 State and metrics are touched from the event loop (pauses, feeds, snapshots) and from
-the session thread (logs, progress, stats, budget checks), so every access holds
-``_lock``. Events travel thread → loop through a memory stream fed by a call posted
-to the loop (``engine.handoff``); answers travel loop → thread through the worker's inbox.
-Everything the host is told has been journaled first.
+the session thread (logs, progress, stats, budget checks, resuming), so every access
+holds ``_lock``. Events travel thread → loop through a memory stream fed by a call
+posted to the loop (``engine.handoff``); answers travel loop → thread through the
+worker's inbox. Everything the host is told has been journaled first.
+
+The resume path costs two thread hand-offs, loop → session thread → loop: the session
+thread journals the answers that complete a pause before the script sees them (and
+applies them to the state machine only once they are durable), and journals the next
+pause before the loop hears of it, writing through the journal writer on its own
+thread (``JournalWriter.run``) rather than sending the loop to the writer thread and
+back twice. An answer the store refuses is never applied: the thread tells the loop
+(``_Refused``) and waits on the same pause again.
 
 Calls that change a session (feed, cancel of a paused session, variable changes) are
 serialized by the registry's per-session guard, held by the caller; a session never
@@ -16,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +36,15 @@ from alc_mcp import telemetry
 from alc_mcp.config import Limits
 from alc_mcp.domain.budget import Budget
 from alc_mcp.domain.feed_result import Accepted, Cancelled, Completed, Failed, FeedResult, Paused
-from alc_mcp.domain.journal import Answered, Asked, Finished, Logged, ProgressSet, StatRecorded
+from alc_mcp.domain.journal import (
+    Answered,
+    Asked,
+    Finished,
+    JournalEvent,
+    Logged,
+    ProgressSet,
+    StatRecorded,
+)
 from alc_mcp.domain.logs import LogEntry
 from alc_mcp.domain.metrics import ExecutionMetrics
 from alc_mcp.domain.pending_filter import PendingFilter, project
@@ -36,7 +53,7 @@ from alc_mcp.domain.query import TokenUsage
 from alc_mcp.domain.state import AlreadyResponded, ExecutionState, Phase, UnknownQuery
 from alc_mcp.domain.variables import VariableError, VariableSet
 from alc_mcp.engine.clock import now_ms
-from alc_mcp.engine.effects import Effects
+from alc_mcp.engine.effects import Effects, Pauser
 from alc_mcp.engine.events import (
     PauseRequest,
     ScriptCancelled,
@@ -44,12 +61,12 @@ from alc_mcp.engine.events import (
     ScriptReturned,
     WorkerEvent,
 )
-from alc_mcp.engine.handoff import LoopGone, post
+from alc_mcp.engine.handoff import LoopGone, launch, post
 from alc_mcp.engine.journal import SessionRecorder
 from alc_mcp.engine.packages import PackageResolver
 from alc_mcp.engine.port import NO_FACILITIES, Facilities
 from alc_mcp.engine.progress import ProgressListener
-from alc_mcp.engine.replay import Replay, ReplayEffects, RevivalFailed
+from alc_mcp.engine.replay import CaughtUp, Replay, ReplayEffects, RevivalFailed
 from alc_mcp.engine.sandbox import LimitMonitor, time_limit_message
 from alc_mcp.engine.stdlib.state import namespace_of
 from alc_mcp.engine.storage import AnswerTaken, LeaseHeld, SharedStore, StoreUnavailable
@@ -100,6 +117,34 @@ class Answer:
     query_id: str | None
     response: str
     usage: TokenUsage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Journaled:
+    """A pause as the session thread hands it to the loop: journaled already (or, if the
+    store refused it, kept to be journaled with its first answers), or ``caught_up``:
+    the recorded pause a replay ended on, which the journal holds."""
+
+    request: PauseRequest
+    at: int
+    caught_up: CaughtUp | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Refused:
+    """The answers handed to the session thread could not be journaled: nothing was
+    applied, and the thread waits on the same pause again."""
+
+    error: SessionError
+
+
+@dataclass(frozen=True, slots=True)
+class _Resume:
+    """Answers that complete a pause, handed to the session thread to journal and apply."""
+
+    answers: list[Answer]
+    events: tuple[JournalEvent, ...]
+    at: int
 
 
 def build_snapshot(
@@ -176,7 +221,11 @@ class Session:
             self.metrics = replay.metrics
         variables = with_limits(replay.variables if replay else VariableSet(), limits)
         self.vars = VariableOps(session_id, variables, program.vars)
-        self._send, self._receive = anyio.create_memory_object_stream[WorkerEvent](max_buffer_size=4)
+        #: What the thread handed to the loop, not yet taken (``_next_delivered``): a deque
+        #: and an event rather than a memory stream, whose receive yields to the loop once
+        #: more than waiting needs.
+        self._delivered: deque[WorkerEvent | _Journaled | _Refused] = deque()
+        self._arrived: anyio.Event | None = None
         self._finished = anyio.Event()
         self._closed = False
         self._paused_at = 0
@@ -184,6 +233,11 @@ class Session:
         self.pauses = 0
         #: A pause the store could not take: journaled together with its first answers.
         self._unsaved_pause: Asked | None = None
+        #: Answers on their way to the session thread (set by the loop, cleared by the
+        #: thread once they are applied or refused): the session counts as running.
+        self._resume: _Resume | None = None
+        #: The thread told the loop its answers were refused and waits on the pause again.
+        self._asking_again = False
         self.final: FeedResult | None = None
         self._cancelled_by_host = False
         #: Who is told of the script's alc.progress calls while a call drives it.
@@ -201,12 +255,52 @@ class Session:
             facilities=facilities,
         )
 
-    def _make_effects(self, pause: Callable[[PauseRequest], list[str]], monitor: LimitMonitor) -> Effects:
+    def _make_effects(self, pause: Pauser, monitor: LimitMonitor) -> Effects:
+        resuming = self._resuming(pause)
         if self.replay is None:
-            return Effects(pause, self.recorder.record)
+            return Effects(resuming, self.recorder.record)
         return ReplayEffects(
-            pause, self.recorder.record, self.replay, restart_run=monitor.start_run, stop=monitor.stop
+            resuming, self.recorder.record, self.replay, restart_run=monitor.start_run, stop=monitor.stop
         )
+
+    def _resuming(self, pause: Pauser) -> Pauser:
+        """``pause`` (post the pause, wait for the host), then the answers journaled and
+        applied on this thread before the script gets them; refused, the loop is told and
+        the thread waits on the same pause again."""
+
+        def paused(request: PauseRequest) -> list[str]:
+            pause(request)
+            while isinstance(outcome := self._resumed(), SessionError):
+                self._asking_again = True
+                self._hand_over(_Refused(outcome))
+                pause(request)
+            return outcome
+
+        return paused
+
+    def _resumed(self) -> list[str] | SessionError:
+        """Journal the answers the loop handed over; apply them once durable. The script's
+        answers in the order it asked, or the refusal to tell the host."""
+        resume = self._resume
+        assert resume is not None, "answers reached the session thread without a feed"
+        try:
+            self.recorder.commit_here(*resume.events, at=resume.at)
+        except (LeaseHeld, AnswerTaken, StoreUnavailable) as exc:
+            self._resume = None
+            return self._refusal(exc)
+        self._unsaved_pause = None
+        with self._lock:
+            self._apply(resume.answers, resume.at)
+            responses = self.state.take_responses()
+            self.metrics.on_resumed(resume.at)
+            self._resume = None
+        telemetry.emit(
+            "session.resumed",
+            {"answers": len(responses), "waited_ms": resume.at - self._paused_at},
+            session_id=self.id,
+            strategy=self.strategy,
+        )
+        return responses
 
     @property
     def replaying(self) -> bool:
@@ -276,33 +370,87 @@ class Session:
 
     def _post_from_thread(self, event: WorkerEvent) -> None:
         """Hand an event to the loop without waiting for it (see ``engine.handoff``):
-        the thread goes on to wait for its answers at once."""
+        the thread goes on to wait for its answers at once. A pause is journaled first,
+        here, so the loop can tell the host at once."""
         if self._closed:  # nobody will read it; do not wait for the loop at all
             raise WorkerGone("session closed")
+        if not isinstance(event, PauseRequest):
+            self._hand_over(event)
+        elif self._asking_again:  # the loop knows this pause is still open (_Refused)
+            self._asking_again = False
+        else:
+            self._hand_over(self._journal_pause(event))
+
+    def _journal_pause(self, request: PauseRequest) -> _Journaled:
+        at = now_ms()
+        caught_up = self.replay.take_caught_up() if self.replay is not None else None
+        if caught_up is None:
+            with self._lock:
+                self.metrics.on_paused(request.queries, at)
+                llm_calls, rounds = self.metrics.llm_calls, self.metrics.rounds
+            asked = Asked(request.queries)
+            try:
+                self.recorder.commit_here(
+                    asked, at=at, status="paused", updated_at=at, llm_calls=llm_calls, rounds=rounds
+                )
+            except StoreUnavailable:
+                # The script is paused all the same; the pause is journaled with its answers.
+                self._unsaved_pause = asked
+        return _Journaled(request, at, caught_up)
+
+    def _hand_over(self, event: WorkerEvent | _Journaled | _Refused) -> None:
         try:
             post(self._token, self._deliver, event)
         except LoopGone as exc:
             raise WorkerGone(str(exc)) from exc
 
-    def _deliver(self, event: WorkerEvent) -> None:
-        try:
-            self._send.send_nowait(event)
-        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
-            # Closed meanwhile: nobody will answer, so the thread must not wait.
+    def _deliver(self, event: WorkerEvent | _Journaled | _Refused) -> None:
+        if self._closed:  # closed meanwhile: nobody will answer, so the thread must not wait
             self.worker.cancel()
+            return
+        self._delivered.append(event)
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._arrived is not None:
+            self._arrived.set()
+
+    async def _next_delivered(self) -> WorkerEvent | _Journaled | _Refused:
+        """The next thing the thread handed over; ``EndOfStream`` once closed and drained."""
+        while not self._delivered:
+            if self._closed:
+                raise anyio.EndOfStream
+            self._arrived = anyio.Event()
+            try:
+                await self._arrived.wait()
+            finally:
+                self._arrived = None
+        return self._delivered.popleft()
 
     # --- loop side ------------------------------------------------------------------
 
     @property
     def phase(self) -> Phase:
-        return self.state.phase
+        """Running from the moment answers are handed to the session thread."""
+        return Phase.RUNNING if self._resume is not None else self.state.phase
 
     @property
     def last_activity_ms(self) -> int:
         return self.metrics.last_activity_ms
 
     def start(self) -> None:
-        self.worker.start()
+        """Start the session thread (from the launcher: the loop does not wait for it).
+        The run's clock starts now, so the watchdog in ``next_event`` has a deadline even
+        before the thread runs; the thread starts it again for itself (CPU time is its own)."""
+        self.worker.monitor.start_run()
+        launch(self._start_worker)
+
+    def _start_worker(self) -> None:
+        try:
+            self.worker.start()
+        except RuntimeError as exc:  # the OS would not give another thread
+            with contextlib.suppress(WorkerGone):
+                self._hand_over(ScriptFailed(f"internal error: cannot start the session thread: {exc}"))
 
     async def next_event(self) -> FeedResult:
         """Wait until the script pauses or ends; journal it; apply it to the state machine.
@@ -318,13 +466,15 @@ class Session:
                 break
             listener = self.progress_listener
             due = listener.due_in() if listener is not None else left
-            event: WorkerEvent | None = None
+            event: WorkerEvent | _Journaled | _Refused | None = None
             with anyio.move_on_after(min(left, due)):
-                event = await self._receive.receive()
+                event = await self._next_delivered()
             # Handled outside the timeout: a heartbeat falling due must not cut its journaling short.
-            if isinstance(event, PauseRequest):
-                return await self._pause(event)
-            if event is not None:
+            if isinstance(event, _Journaled):
+                return self._pause(event)
+            if isinstance(event, _Refused):
+                raise event.error
+            if isinstance(event, ScriptReturned | ScriptFailed | ScriptCancelled):
                 return await self._finish(event)
             if listener is not None and listener.due_in() <= 0:
                 await listener.running()
@@ -334,18 +484,15 @@ class Session:
         self.worker.cancel(message)
         return await self._finish(ScriptFailed(message))
 
-    async def _pause(self, request: PauseRequest) -> FeedResult:
-        at = now_ms()
-        caught_up = self.replay.take_caught_up() if self.replay is not None else None
+    def _pause(self, paused: _Journaled) -> FeedResult:
+        """The script paused (journaled by its thread already): apply it."""
+        request, caught_up = paused.request, paused.caught_up
         with self._lock:
             self.state.pause(request.queries)
-            if caught_up is None:
-                self.metrics.on_paused(request.queries, at)
-            else:
+            if caught_up is not None:
                 for query_id, response in caught_up.prefed:
                     self.state.feed(query_id, response)
-            llm_calls, rounds = self.metrics.llm_calls, self.metrics.rounds
-        self._paused_at = at
+        self._paused_at = paused.at
         self.pauses += 1
         if caught_up is not None:
             # The host has seen this pause already, and may have answered part of it:
@@ -354,14 +501,6 @@ class Session:
         telemetry.emit(
             "session.paused", {"queries": len(request.queries)}, session_id=self.id, strategy=self.strategy
         )
-        asked = Asked(request.queries)
-        try:
-            await self.recorder.commit(
-                asked, at=at, status="paused", updated_at=at, llm_calls=llm_calls, rounds=rounds
-            )
-        except StoreUnavailable:
-            # The script is paused all the same; the pause is journaled with its answers.
-            self._unsaved_pause = asked
         return Paused(request.queries)
 
     async def _finish(self, event: ScriptReturned | ScriptFailed | ScriptCancelled) -> FeedResult:
@@ -409,44 +548,47 @@ class Session:
         """Apply answers atomically: all are valid and journaled, or none is.
 
         Returns ``Accepted`` while answers are still missing, or None once the pause is
-        complete and the script has been resumed (the caller then awaits ``next_event``).
+        complete and its answers are on their way to the script: the caller then awaits
+        ``next_event``, which raises the refusal if the store could not take them.
         """
         with self._lock:
             resolved = self._validate(answers)
+            completes = len(resolved) == self.state.remaining()
         at = now_ms()
-        events = [Answered(a.query_id, a.response, a.usage) for a in resolved if a.query_id is not None]
-        unsaved = [self._unsaved_pause] if self._unsaved_pause is not None else []
+        unsaved = (self._unsaved_pause,) if self._unsaved_pause is not None else ()
+        answered = [Answered(a.query_id, a.response, a.usage) for a in resolved if a.query_id is not None]
+        events = (*unsaved, *answered)
+        if completes:
+            self._resume = _Resume(resolved, events, at)
+            self.worker.answer([])  # the thread journals and applies them (_resumed)
+            return None
         try:
-            await self.recorder.commit(*unsaved, *events, at=at)
-        except LeaseHeld as exc:
-            raise SessionElsewhere(str(exc)) from None
-        except AnswerTaken as exc:
-            raise AlreadyAnswered(str(exc)) from None
-        except StoreUnavailable as exc:
-            raise StoreDown(
-                f"could not save the answer for session '{self.id}': {exc}. Nothing was applied: the "
-                "session is still paused on the same queries; call alc_continue again once the store "
-                "is back (alc_info shows its state)"
-            ) from None
+            await self.recorder.commit(*events, at=at)
+        except (LeaseHeld, AnswerTaken, StoreUnavailable) as exc:
+            raise self._refusal(exc) from None
         self._unsaved_pause = None
         with self._lock:
-            complete = False
-            for answer in resolved:
-                assert answer.query_id is not None
-                self.metrics.on_response_fed(answer.query_id, answer.response, answer.usage, at)
-                complete = self.state.feed(answer.query_id, answer.response)
-            if not complete:
-                return Accepted(self.state.remaining())
-            responses = self.state.take_responses()
-            self.metrics.on_resumed(at)
-        telemetry.emit(
-            "session.resumed",
-            {"answers": len(responses), "waited_ms": at - self._paused_at},
-            session_id=self.id,
-            strategy=self.strategy,
+            self._apply(resolved, at)
+            return Accepted(self.state.remaining())
+
+    def _refusal(self, exc: Exception) -> SessionError:
+        """What the host is told when the store refused its answers (nothing was applied)."""
+        if isinstance(exc, LeaseHeld):
+            return SessionElsewhere(str(exc))
+        if isinstance(exc, AnswerTaken):
+            return AlreadyAnswered(str(exc))
+        return StoreDown(
+            f"could not save the answer for session '{self.id}': {exc}. Nothing was applied: the "
+            "session is still paused on the same queries; call alc_continue again once the store "
+            "is back (alc_info shows its state)"
         )
-        self.worker.answer(responses)
-        return None
+
+    def _apply(self, answers: Sequence[Answer], at: int) -> None:
+        """Journaled answers into the metrics and the state machine (the caller holds the lock)."""
+        for answer in answers:
+            assert answer.query_id is not None
+            self.metrics.on_response_fed(answer.query_id, answer.response, answer.usage, at)
+            self.state.feed(answer.query_id, answer.response)
 
     def _validate(self, answers: Sequence[Answer]) -> list[Answer]:
         self._require_paused()
@@ -477,7 +619,7 @@ class Session:
         )
 
     def _require_paused(self) -> None:
-        if self.state.phase is Phase.RUNNING:
+        if self.phase is Phase.RUNNING:
             raise SessionBusy(
                 f"session '{self.id}' is running (another call is resuming it); "
                 "wait for that call's result, or check alc_status"
@@ -526,7 +668,7 @@ class Session:
         self._closed = True
         if not self.state.is_terminal:
             self.worker.cancel()
-        self._send.close()
+        self._wake()
 
     def snapshot(
         self, pending_filter: PendingFilter | None = None, include_history: bool = False

@@ -9,7 +9,9 @@ satisfies the same three protocols and nothing above it changes.
 - ``SharedStore``: ``alc.state``, the key-value space every session shares;
 - ``CardArchive``: ``alc.card.*``, the immutable evaluation cards and their samples
   (the same store the evaluation tools write);
-- ``Storage``: the three of one backend, opened together (what the registry is given);
+- ``Storage``: the three of one backend, opened together (what the registry is given),
+  with ``GroupCommit``: many writes in one transaction, so the journal writer commits
+  the writes of many sessions at once (group commit);
 - ``HandOver``: how one worker asks another to let go of a session (a backend that can
   signal between processes has one; SQLite has none, so a session held elsewhere is
   refused until its lease is released or expires).
@@ -34,6 +36,8 @@ __all__ = [
     "AnswerTaken",
     "CardArchive",
     "CardRefused",
+    "Done",
+    "GroupCommit",
     "HandOver",
     "HistoryStore",
     "Lease",
@@ -250,7 +254,33 @@ class CardArchive(Protocol):
     def samples(self, card_id: str, offset: int = 0, limit: int | None = None) -> list[Any]: ...
 
 
-class Storage(Protocol):
+@dataclass(frozen=True, slots=True)
+class Done:
+    """What one operation of a group came to: its value, or the exception it raised."""
+
+    value: Any = None
+    error: BaseException | None = None
+
+    @classmethod
+    def of(cls, operation: Callable[[], Any]) -> Done:
+        """Run ``operation``; what it returned or raised (handed to whoever submitted it)."""
+        try:
+            return cls(operation())
+        except Exception as exc:
+            return cls(error=exc)
+
+
+class GroupCommit(Protocol):
+    def group(self, operations: Sequence[Callable[[], Any]]) -> list[Done]:
+        """Run ``operations`` (calls on this backend's stores) in order in one
+        transaction with one commit, and say how each went. Each runs in its own
+        savepoint: one that raises (``AnswerTaken``, ``LeaseHeld``, …) is undone alone
+        and the others stand. If the transaction cannot begin or commit, every
+        operation's outcome is that ``StoreUnavailable``, and none of them was written."""
+        ...
+
+
+class Storage(GroupCommit, Protocol):
     """One backend's three stores over one database; closing it is its opener's job."""
 
     @property

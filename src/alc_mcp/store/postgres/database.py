@@ -13,14 +13,16 @@ applied", and the pool replaces the broken connection, reconnecting on the next 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from alc_mcp.engine.storage import StoreUnavailable
+from alc_mcp.engine.storage import Done, StoreUnavailable
 from alc_mcp.store.postgres import sql
 
 __all__ = ["PgDatabase", "redacted"]
@@ -48,6 +50,8 @@ class PgDatabase:
         server restarting, or every connection busy)."""
         self.url = url
         self.where = redacted(url)
+        #: ``grouped.conn``: the connection of the group this thread runs, if any.
+        self._grouped = threading.local()
         self.pool = ConnectionPool(
             url,
             min_size=1,
@@ -80,10 +84,36 @@ class PgDatabase:
     @contextmanager
     def transaction(self, action: str) -> Iterator[psycopg.Connection]:
         """One transaction on a pooled connection: committed when the block ends, rolled
-        back if it raises. Reads use it too (READ COMMITTED, one round trip to BEGIN)."""
+        back if it raises. Reads use it too (READ COMMITTED, one round trip to BEGIN).
+        Inside ``group`` it is a savepoint of the group's transaction instead."""
+        grouped: psycopg.Connection | None = getattr(self._grouped, "conn", None)
+        with self._errors(action):
+            if grouped is not None:
+                with grouped.transaction():
+                    yield grouped
+            else:
+                with self.pool.connection() as conn:
+                    yield conn
+
+    def group(self, operations: Sequence[Callable[[], Any]]) -> list[Done]:
+        """Run ``operations`` in order in one transaction on one connection, committed
+        once (``engine.storage.GroupCommit``); each one's transactions are savepoints."""
+        done: list[Done] = []
         try:
-            with self.pool.connection() as conn:
-                yield conn
+            with self._errors("write to the journal"), self.pool.connection() as conn, conn.transaction():
+                self._grouped.conn = conn
+                try:
+                    done = [Done.of(operation) for operation in operations]
+                finally:
+                    self._grouped.conn = None
+        except StoreUnavailable as exc:
+            return [Done(error=exc) for _ in operations]
+        return done
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        try:
+            yield
         except psycopg.IntegrityError:
             raise
         except (PoolTimeout, psycopg.Error) as exc:

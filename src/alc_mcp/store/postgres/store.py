@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
+from typing import Any
 
+from alc_mcp.engine.storage import Done
 from alc_mcp.store.names import random_name
 from alc_mcp.store.postgres import sql
 from alc_mcp.store.postgres.database import WAIT_TIMEOUT_S, PgDatabase
@@ -37,6 +39,10 @@ class PostgresStore:
     def where(self) -> str:
         """The URL without its password."""
         return self._db.where
+
+    def group(self, operations: Sequence[Callable[[], Any]]) -> list[Done]:
+        """The operations in one transaction (``engine.storage.GroupCommit``)."""
+        return self._db.group(operations)
 
     def close(self) -> None:
         self.handover.close()

@@ -1,10 +1,13 @@
 """The SQLite file itself: opening it, proving it sound, migrating it, and the one
 connection every part of the store shares.
 
-Concurrency: one connection guarded by one ``threading.Lock``. Every write is a single
-short transaction, so writes for different sessions interleave at transaction
-granularity and a session's own writes stay in call order. Methods block (a commit
-may fsync), so async callers should run them in a worker thread, not on the loop.
+Concurrency: one connection guarded by one lock. Every write is a single short
+transaction, so writes for different sessions interleave at transaction granularity
+and a session's own writes stay in call order. ``group`` runs many writes (the journal
+writer's batch, from many sessions) in one transaction, one commit for all, each write
+in its own savepoint so one refused write does not take the others with it. Methods
+block (a commit may fsync), so async callers should run them in a worker thread, not
+on the loop.
 
 Failures: a database that cannot be opened raises ``StoreUnavailable`` with a reason a
 user can act on; so does any SQLite error later (disk full, I/O error, lock timeout),
@@ -16,11 +19,12 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
-from alc_mcp.engine.storage import StoreUnavailable
+from alc_mcp.engine.storage import Done, StoreUnavailable
 from alc_mcp.store.rows import to_json_text
 from alc_mcp.store.sqlite import sql
 
@@ -31,6 +35,7 @@ SYNCHRONOUS_LEVELS: tuple[str, ...] = ("OFF", "NORMAL", "FULL", "EXTRA")
 #: How long a write waits for another process (e.g. ``alc-mcp`` CLI inspecting the same
 #: file) to release the write lock before giving up with ``StoreUnavailable``.
 BUSY_TIMEOUT_MS = 5_000
+_GROUP_ACTION = "write to the journal"
 
 
 class Database:
@@ -53,7 +58,10 @@ class Database:
             )
         self.path = Path(path)
         self.synchronous = level
-        self._lock = threading.Lock()
+        # Reentrant: the writes of a group take it again inside the group's transaction.
+        self._lock = threading.RLock()
+        #: True while ``group`` holds the lock and its transaction is open.
+        self._grouped = False
         self._conn: sqlite3.Connection | None = _open(self.path, level, busy_timeout_ms)
 
     def close(self) -> None:
@@ -95,8 +103,52 @@ class Database:
         """
         with self._lock, self._errors(action):
             conn = self._live()
-            with _immediate(conn):
+            with _savepoint(conn) if self._grouped else _immediate(conn):
                 yield conn
+
+    def group(self, operations: Sequence[Callable[[], Any]]) -> list[Done]:
+        """Run ``operations`` in order in one transaction, committed once (see
+        ``engine.storage.GroupCommit``): each in a savepoint, so one that raises is rolled
+        back alone; a commit that fails fails them all, and nothing of them is written."""
+        with self._lock:
+            try:
+                with self._errors(_GROUP_ACTION):
+                    conn = self._live()
+                    conn.execute(sql.BEGIN)
+            except StoreUnavailable as exc:
+                return [Done(error=exc) for _ in operations]
+            self._grouped = True
+            try:
+                done = [Done.of(operation) for operation in operations]
+                with self._errors(_GROUP_ACTION):
+                    if not conn.in_transaction:  # an I/O error rolled the whole transaction back
+                        raise sqlite3.OperationalError("the transaction was rolled back")
+                    conn.execute(sql.COMMIT)
+            except BaseException as exc:
+                if conn.in_transaction:
+                    with suppress(sqlite3.Error):
+                        conn.execute(sql.ROLLBACK)
+                if isinstance(exc, StoreUnavailable):
+                    return [Done(error=exc) for _ in operations]
+                raise
+            finally:
+                self._grouped = False
+        return done
+
+
+@contextmanager
+def _savepoint(conn: sqlite3.Connection) -> Iterator[None]:
+    """A write inside a group: undone alone if it raises."""
+    conn.execute(sql.SAVEPOINT)
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:
+            with suppress(sqlite3.Error):
+                conn.execute(sql.ROLLBACK_TO_SAVEPOINT)
+                conn.execute(sql.RELEASE_SAVEPOINT)
+        raise
+    conn.execute(sql.RELEASE_SAVEPOINT)
 
 
 @contextmanager

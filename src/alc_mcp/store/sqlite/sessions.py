@@ -96,22 +96,28 @@ class SqliteSessions(SessionStore):
         rows = [(session_id, *encode(event), at) for at, event in events]
         notes = sum(isinstance(event, Noted) for _, event in events)
         latest = max(at for at, _ in events)
-        row = update_values(session_id, **summary) if summary else None
+        fence = (session_id, lease, lease)
+        if summary:
+            touch = sql.SUMMARY_FOR_APPEND, (*update_values(session_id, **summary)[:-1], notes, *fence)
+        else:
+            touch = sql.TOUCH_FOR_APPEND, (latest, notes, *fence)
         with self._db.transaction("append to a journal") as conn:
-            if lease is not None and conn.execute(sql.HOLDS_LEASE, (session_id, lease)).fetchone() is None:
-                holder = conn.execute(sql.SELECT_LEASE, (session_id,)).fetchone()
-                raise LeaseHeld(
-                    session_id, holder[1] if holder is not None and holder[0] is not None else None
-                )
-            if conn.execute(sql.TOUCH_FOR_APPEND, (latest, notes, session_id)).rowcount != 1:
-                raise UnknownSession(session_id)
+            if conn.execute(*touch).rowcount != 1:
+                raise self._not_appendable(conn, session_id, lease)
             keys = answer_keys(events, self._asked(conn, session_id, events))
             seqs = [conn.execute(sql.INSERT_ENTRY, row).lastrowid for row in rows]
             if keys:
                 self._key_answers(conn, session_id, keys, seqs)
-            if row is not None:
-                conn.execute(sql.UPDATE_SESSION, row)
         return [seq for seq in seqs if seq is not None]
+
+    @staticmethod
+    def _not_appendable(conn: sqlite3.Connection, session_id: str, lease: int | None) -> Exception:
+        """Why nothing was touched: the lease is no longer ours (checked first, as a
+        fenced writer must hear), or there is no such session."""
+        if lease is not None and conn.execute(sql.HOLDS_LEASE, (session_id, lease)).fetchone() is None:
+            holder = conn.execute(sql.SELECT_LEASE, (session_id,)).fetchone()
+            return LeaseHeld(session_id, holder[1] if holder is not None and holder[0] is not None else None)
+        return UnknownSession(session_id)
 
     def _asked(
         self, conn: sqlite3.Connection, session_id: str, events: Sequence[tuple[int, JournalEvent]]

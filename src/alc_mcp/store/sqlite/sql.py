@@ -42,9 +42,12 @@ __all__ = [
     "RECOUNT_NOTES",
     "RELEASE_LEASE",
     "RELEASE_LEASES",
+    "RELEASE_SAVEPOINT",
     "RENEW_LEASES",
     "RESOLVE",
     "ROLLBACK",
+    "ROLLBACK_TO_SAVEPOINT",
+    "SAVEPOINT",
     "SCHEMA_VERSION",
     "SELECT_LEASE",
     "SELECT_METADATA",
@@ -54,6 +57,7 @@ __all__ = [
     "STATE_KEYS",
     "STATE_PUT",
     "STATE_PUT_NEW",
+    "SUMMARY_FOR_APPEND",
     "TOUCH_FOR_APPEND",
     "UPDATE_SESSION",
     "UPSERT_METADATA",
@@ -285,6 +289,9 @@ OPTIMIZE = "PRAGMA optimize"
 BEGIN = "BEGIN IMMEDIATE"
 COMMIT = "COMMIT"
 ROLLBACK = "ROLLBACK"
+SAVEPOINT = "SAVEPOINT write"
+ROLLBACK_TO_SAVEPOINT = "ROLLBACK TO write"
+RELEASE_SAVEPOINT = "RELEASE write"
 FOREIGN_KEYS_ON = "PRAGMA foreign_keys = ON"
 
 
@@ -314,12 +321,31 @@ UPDATE_SESSION = """
     WHERE id = ?
 """
 
-# Run before a batch of journal inserts: proves the session exists (rowcount) and
-# records the activity in the same transaction.
-TOUCH_FOR_APPEND = """
-    UPDATE sessions SET updated_at = MAX(updated_at, ?), notes_count = notes_count + ?
-    WHERE id = ?
+# Run before a batch of journal inserts: proves the session exists (rowcount) and, for a
+# fenced append (a lease token, else NULL), that this lease is still held, and records the
+# activity, all in one statement of the same transaction.
+_HOLDING = """
+    WHERE id = ? AND (? IS NULL OR EXISTS (
+        SELECT 1 FROM leases WHERE session_id = sessions.id AND token = ? AND owner IS NOT NULL
+    ))
 """
+TOUCH_FOR_APPEND = (
+    "UPDATE sessions SET updated_at = MAX(updated_at, ?), notes_count = notes_count + ?" + _HOLDING
+)
+# The same with the session row's summary (UPDATE_SESSION's values) set at once.
+SUMMARY_FOR_APPEND = (
+    """
+    UPDATE sessions SET
+        status = ?,
+        updated_at = ?,
+        llm_calls = COALESCE(?, llm_calls),
+        rounds = COALESCE(?, rounds),
+        elapsed_ms = COALESCE(?, elapsed_ms),
+        stats = COALESCE(?, stats),
+        notes_count = notes_count + ?
+    """
+    + _HOLDING
+)
 
 DELETE_SESSION = "DELETE FROM sessions WHERE id = ?"
 

@@ -7,10 +7,12 @@ holds the methods of its own contract (``alc_mcp.engine.storage``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
+from alc_mcp.engine.storage import Done
 from alc_mcp.store.names import random_name
 from alc_mcp.store.sqlite import sql
 from alc_mcp.store.sqlite.database import BUSY_TIMEOUT_MS, Database
@@ -52,6 +54,10 @@ class SqliteStore:
     def synchronous(self) -> str:
         """The ``PRAGMA synchronous`` level in force, upper case."""
         return self._db.synchronous
+
+    def group(self, operations: Sequence[Callable[[], Any]]) -> list[Done]:
+        """The operations in one transaction (``engine.storage.GroupCommit``)."""
+        return self._db.group(operations)
 
     def close(self) -> None:
         """Close the database; later calls on any of the stores raise ``StoreUnavailable``."""
