@@ -15,6 +15,7 @@ from lupa import lua54
 from alc_mcp.config import Config
 from alc_mcp.domain.feed_result import Completed, Failed, Paused
 from alc_mcp.domain.program import Program
+from alc_mcp.engine.bridge import Library
 from alc_mcp.engine.session import Answer
 from tests.conftest import TEST_LIMITS
 from tests.engine.test_registry import in_memory
@@ -63,4 +64,31 @@ async def test_ended_sessions_free_their_vm_without_the_cycle_collector(tmp_path
     await registry.cancel(paused_id)
     assert isinstance(await registry.feed(answered_id, [Answer(None, "ok")]), Completed)
     assert await settled(threads) == runtimes
+    registry.close()
+
+
+def live_libraries() -> int:
+    return sum(isinstance(o, Library) for o in gc.get_objects())
+
+
+@pytest.mark.usefixtures("no_cycle_collector")
+async def test_callbacks_a_session_built_go_with_its_vm(tmp_path: Path) -> None:
+    # Each group of alc.* callbacks is built on its first call; whatever a session built
+    # (core, state, math, text, host, vars) must go when it ends, not linger per session.
+    registry = in_memory(Config(home=tmp_path, limits=TEST_LIMITS))
+    threads, libraries = threading.active_count(), live_libraries()
+    script = """
+        alc.state.set("k", alc.math.mean({1, 2, 3}))
+        local parts = alc.chunk("a b c")
+        return {alc.state.get("k"), #parts, #alc.hash("x"), alc.llm("q")}
+    """
+    session_id, paused = await registry.start(Program(script, "=t"))
+    assert isinstance(paused, Paused)
+    assert live_libraries() == libraries + 1
+    result = await registry.feed(session_id, [Answer(None, "ok")])
+    assert isinstance(result, Completed) and result.result == [2.0, 1, 64, "ok"]
+    with anyio.move_on_after(5):
+        while threading.active_count() > threads:
+            await anyio.sleep(0.01)
+    assert live_libraries() == libraries
     registry.close()
