@@ -31,6 +31,7 @@ from alc_mcp.engine.luaargs import as_text, lua_callback
 from alc_mcp.engine.luajson import LuaJson, LuaValueError
 from alc_mcp.engine.packages import ModuleNotFound, PackageError, PackageResolver
 from alc_mcp.engine.port import NO_FACILITIES, BridgeContext, Facilities, SessionPort
+from alc_mcp.engine.prelude import PRELUDE_CHUNK, plan, prelude_bytecode
 from alc_mcp.engine.sandbox import (
     LimitMonitor,
     SandboxHost,
@@ -43,8 +44,6 @@ from alc_mcp.engine.storage import SharedStore
 
 __all__ = [
     "CANCELLED",
-    "PRELUDE_CHUNK",
-    "PRELUDE_SOURCE",
     "REQUIRE_CHUNK",
     "REQUIRE_SOURCE",
     "EffectsFactory",
@@ -55,9 +54,6 @@ __all__ = [
 
 CANCELLED = "session cancelled by the host"
 
-#: Layer 1: the part of ``alc.*`` written in Lua on top of Layer 0 (our own code).
-PRELUDE_SOURCE = resources.files("alc_mcp.engine").joinpath("lua/prelude.lua").read_bytes()
-PRELUDE_CHUNK = "=[alc prelude]"
 REQUIRE_SOURCE = resources.files("alc_mcp.engine").joinpath("lua/require.lua").read_bytes()
 REQUIRE_CHUNK = "=[alc require]"
 _CANCEL = object()
@@ -195,7 +191,12 @@ class LuaWorker:
         runtime.execute(
             precompiled(REQUIRE_SOURCE, REQUIRE_CHUNK), api.wrap(self._find_module), name=REQUIRE_CHUNK
         )
-        runtime.execute(precompiled(PRELUDE_SOURCE, PRELUDE_CHUNK), name=PRELUDE_CHUNK)
+        # Layer 1, the part of alc.* written in Lua: loaded on first use where it can be.
+        deferral = plan(library.catalog.names)
+        if deferral is None:
+            runtime.execute(prelude_bytecode(), name=PRELUDE_CHUNK)
+        else:
+            api.defer(alc, prelude_bytecode, PRELUDE_CHUNK.encode(), *deferral.arguments(runtime))
 
     def _make_child(
         self, vm: int, strategy: str, ctx: Any, post: Callable[[WorkerEvent], None], effects: EffectsFactory

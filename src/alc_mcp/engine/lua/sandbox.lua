@@ -844,11 +844,78 @@ function api.install(names, dispatch)
   return alc
 end
 
+-- Layer 1 of alc.* (lua/prelude.lua, as bytecode) loaded on first use rather than in
+-- every VM: it is ~30 KiB of a VM's heap, and many sessions only ever call Layer 0.
+-- `bytecode()` returns its code (a Python function: the VM does not hold a copy).
+-- Until then alc and the sub-tables the prelude extends (`extended`, names under alc)
+-- carry a metatable: reading a key they lack, or walking one with pairs, loads it.
+-- `reads` are the globals the prelude reads while it loads (a name, or {library,
+-- field}); they are copied now, so that a script that clobbers them first (`string =
+-- nil`) cannot break it. A key the script sets in one of those tables before the load
+-- keeps the script's value.
+function api.defer(alc, bytecode, chunkname, reads, extended)
+  local globals = _ENV
+  local env = raw_setmetatable({}, { __index = globals, __newindex = globals })
+  for i = 1, raw_rawlen(reads) do
+    local read = raw_rawget(reads, i)
+    if raw_type(read) == "string" then
+      if raw_rawget(env, read) == nil then raw_rawset(env, read, raw_rawget(globals, read)) end
+    else
+      local name, field = raw_rawget(read, 1), raw_rawget(read, 2)
+      local library = raw_rawget(globals, name)
+      local copy = raw_rawget(env, name)
+      if raw_type(library) == "table" then
+        if copy == nil or copy == library then
+          copy = raw_setmetatable({}, { __index = library })
+          raw_rawset(env, name, copy)
+        end
+        raw_rawset(copy, field, raw_rawget(library, field))
+      end
+    end
+  end
+  raw_rawset(env, "alc", alc) -- even if the script has set the global alc = nil
+  local waiting, touched = { alc }, {}
+  for i = 1, raw_rawlen(extended) do
+    local sub = raw_rawget(alc, raw_rawget(extended, i))
+    if raw_type(sub) == "table" then waiting[#waiting + 1] = sub end
+  end
+  local function load_library()
+    for i = 1, #waiting do raw_setmetatable(waiting[i], nil) end
+    local kept = {}
+    for i = 1, #touched, 2 do
+      kept[i] = raw_rawget(touched[i], touched[i + 1])
+    end
+    raw_assert(raw_load(bytecode(), chunkname, "b", env))()
+    for i = 1, #touched, 2 do
+      raw_rawset(touched[i], touched[i + 1], kept[i])
+    end
+    waiting, touched, env, bytecode = nil, nil, nil, nil
+  end
+  local walk = pairs
+  local loader = {
+    __index = function(t, k)
+      load_library()
+      return t[k]
+    end,
+    __newindex = function(t, k, v)
+      local n = #touched
+      touched[n + 1], touched[n + 2] = t, k
+      raw_rawset(t, k, v)
+    end,
+    __pairs = function(t)
+      load_library()
+      return walk(t)
+    end,
+  }
+  for i = 1, #waiting do raw_setmetatable(waiting[i], loader) end
+end
+
 -- Runs a text chunk on the VM's main thread with the limit hook armed. Returns
 -- (true, first result) or (false, message).
 function api.run(source, chunkname)
   local fn, err = raw_load(source, chunkname, "t")
   if not fn then return false, err end
+  collect("collect")
   sethook(hook, "", hook_every)
   local ok, result = raw_xpcall(fn, handler)
   return ok, result
