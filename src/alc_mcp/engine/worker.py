@@ -99,6 +99,10 @@ class LuaWorker:
         self._limits = limits
         self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.monitor = LimitMonitor(limits)
+        # The session's watchdog follows the run's deadline from the moment it starts the
+        # thread; unset (0), a loaded machine that ran the watchdog first failed the new
+        # session at once with "time limit exceeded". The thread starts the run again.
+        self.monitor.start_run()
         self.effects = effects_factory(self._pause, self.monitor)
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
 
@@ -146,6 +150,10 @@ class LuaWorker:
             event = ScriptCancelled()
         with contextlib.suppress(WorkerGone):  # nobody is listening any more
             self._post(event)
+        # What points back to the session (its port, its post, the effects over both)
+        # made the session and this worker a reference cycle, freed only by the cycle
+        # collector's next full pass, long after the session ended; nothing uses them now.
+        del self._post, self._port, self.effects
         memory.release_soon()
 
     def _execute(self) -> WorkerEvent:
