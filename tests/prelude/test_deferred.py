@@ -1,12 +1,13 @@
-"""Layer 1 (the prelude) is loaded on first use, and a script cannot tell when: every
-name is there whichever way it is first reached, pairs walks the whole library, keys
-the script set first keep the script's value, and the memory is only spent by scripts
-that use it."""
+"""The alc table is built in parts on first use (Layer 0's sub-tables such as alc.math,
+and Layer 1, the prelude), and a script cannot tell when: every name is there whichever
+way it is first reached, pairs walks the whole library, keys the script set first keep
+the script's value, and the memory is only spent by scripts that use a part."""
 
 from __future__ import annotations
 
 import pytest
 
+from alc_mcp.engine import worker
 from alc_mcp.engine.prelude import plan
 from tests.conftest import Host
 from tests.prelude.support import answer, completed
@@ -74,16 +75,51 @@ async def test_errors_inside_a_late_loaded_function_name_the_script_line(host: H
     assert "alc_run:2:" in reply["error"], reply["error"]
 
 
-async def test_a_session_that_never_uses_layer_1_does_not_hold_it(host: Host) -> None:
-    code = """
+@pytest.mark.parametrize(("part", "kib"), [("alc.map", 10), ("alc.math", 3)])
+async def test_a_session_that_never_uses_a_part_does_not_hold_it(host: Host, part: str, kib: int) -> None:
+    code = f"""
     collectgarbage() collectgarbage()
     local before = collectgarbage("count")
-    local _ = alc.map
+    local _ = {part}
     collectgarbage() collectgarbage()
-    return {before, collectgarbage("count")}
+    return {{before, collectgarbage("count")}}
     """
     before, after = await completed(host, code)
-    assert after - before > 10, (before, after)  # KiB the prelude costs once loaded
+    assert after - before > kib, (before, after)  # what the part costs once built
+
+
+@pytest.mark.parametrize("first", ["alc.math.mean({1, 2})", "#alc.card", "alc.vars", "pairs(alc)"])
+async def test_layer_0_sub_tables_are_complete_whenever_first_reached(host: Host, first: str) -> None:
+    code = f"""
+    local _ = {first}
+    local n = 0
+    for _, f in pairs(alc.math) do n = n + (type(f) == "function" and 1 or 0) end
+    local m = alc.math.mean({{1, 2, 3}})
+    return {{n > 30, m, type(alc.card.get), type(alc.vars.get), type(alc.stats.record)}}
+    """
+    assert await completed(host, code) == [True, 2.0, "function", "function", "function"]
+
+
+async def test_a_sub_table_the_script_replaced_first_stays_the_scripts(host: Host) -> None:
+    code = """
+    alc.math = {mean = function() return "mine" end}
+    local _ = alc.map  -- builds the rest
+    local names = {}
+    for k in pairs(alc) do names[#names + 1] = k end
+    return {alc.math.mean({1}), alc.math.median == nil, #names > 40}
+    """
+    assert await completed(host, code) == ["mine", True, True]
+
+
+async def test_a_prelude_loaded_at_start_still_leaves_sub_tables_for_later(
+    host: Host, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(worker, "plan", lambda _names: None)  # as for a prelude that cannot wait
+    code = """
+    local loaded = rawget(alc, "map") ~= nil
+    return {loaded, alc.state.update ~= nil, alc.math.mean({4, 6}), alc.fingerprint("a") ~= nil}
+    """
+    assert await completed(host, code) == [True, True, 5.0, True]
 
 
 async def test_a_paused_session_resumes_into_layer_1(host: Host) -> None:

@@ -33,7 +33,7 @@ from alc_mcp.engine.luaargs import (
 from alc_mcp.engine.port import BridgeContext
 from alc_mcp.engine.stdlib import MODULES
 
-__all__ = ["BUILDERS", "Bridge", "Builder", "Catalog", "Library", "catalog"]
+__all__ = ["BUILDERS", "Bridge", "Builder", "Catalog", "Library", "catalog", "members"]
 
 #: Builds one group of Layer 0 functions for one VM: name → callback.
 Builder = Callable[[BridgeContext], dict[str, Callback]]
@@ -157,11 +157,15 @@ BUILDERS: tuple[Builder, ...] = (Bridge.core, *(module.functions for module in M
 
 @dataclass(frozen=True, slots=True)
 class Catalog:
-    """Every Layer 0 name (dots name sub-tables) in install order, and the group that
-    builds each one: the same in every VM, so one per process, shared."""
+    """Every Layer 0 name (dots name sub-tables) and the group that builds each one:
+    the same in every VM, so one per process, shared. ``names`` is the dispatch order
+    (1-based in Lua): the names directly under alc (``tops``) first, then the members of
+    each sub-table, which a VM builds on first use (``members``)."""
 
     names: tuple[str, ...]
     group_of: dict[str, int]
+    tops: tuple[bytes, ...]
+    members: dict[bytes, tuple[bytes | int, ...]]  # sub-table → key, index, key, index...
 
 
 _catalog: Catalog | None = None
@@ -173,8 +177,22 @@ def catalog(context: BridgeContext) -> Catalog:
     global _catalog
     if _catalog is None:
         group_of = {name: group for group, build in enumerate(BUILDERS) for name in build(context)}
-        _catalog = Catalog(tuple(group_of), group_of)
+        names = sorted(group_of, key=lambda name: "." in name)  # stable: tops first
+        members: dict[bytes, list[bytes | int]] = {}
+        for index, name in enumerate(names, 1):
+            sub, dot, key = name.partition(".")
+            if dot:
+                members.setdefault(sub.encode(), []).extend((key.encode(), index))
+        tops = tuple(name.encode() for name in names if "." not in name)
+        _catalog = Catalog(tuple(names), group_of, tops, {sub: tuple(m) for sub, m in members.items()})
     return _catalog
+
+
+def members(sub: bytes) -> tuple[bytes | int, ...]:
+    """The members of Layer 0 sub-table ``sub`` as the sandbox builds it on first use:
+    key, dispatch index, key, index... It holds no reference to any VM."""
+    assert _catalog is not None, "a VM asks for members only after its Library made the catalog"
+    return _catalog.members[sub]
 
 
 class Library:

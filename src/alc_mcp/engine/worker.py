@@ -22,7 +22,7 @@ from lupa import lua54
 from alc_mcp.config import Limits
 from alc_mcp.domain.program import Program
 from alc_mcp.engine import memory
-from alc_mcp.engine.bridge import Library
+from alc_mcp.engine.bridge import Library, members
 from alc_mcp.engine.effects import Effects
 from alc_mcp.engine.errors import FatalError
 from alc_mcp.engine.events import PauseRequest, ScriptCancelled, ScriptFailed, ScriptReturned, WorkerEvent
@@ -192,7 +192,10 @@ class LuaWorker:
         library = Library(context)
         lua_globals = runtime.globals()
         # One call into Lua for all ~90 functions, and one Python object behind them.
-        alc = api.install(runtime.table_from([name.encode() for name in library.catalog.names]), library)
+        catalog = library.catalog
+        alc = api.install(
+            runtime.table_from(catalog.tops), library, runtime.table_from(list(catalog.members)), members
+        )
         lua_globals[b"alc"] = alc
         api.set_error_encoder(alc[b"json_encode"])
         lua_globals[b"ctx"] = json.to_lua(self._program.ctx)
