@@ -163,7 +163,7 @@ class Catalog:
     each sub-table, which a VM builds on first use (``members``)."""
 
     names: tuple[str, ...]
-    group_of: dict[str, int]
+    groups: tuple[int, ...]  # the group that builds each of names
     tops: tuple[bytes, ...]
     members: dict[bytes, tuple[bytes | int, ...]]  # sub-table → key, index, key, index...
 
@@ -184,7 +184,8 @@ def catalog(context: BridgeContext) -> Catalog:
             if dot:
                 members.setdefault(sub.encode(), []).extend((key.encode(), index))
         tops = tuple(name.encode() for name in names if "." not in name)
-        _catalog = Catalog(tuple(names), group_of, tops, {sub: tuple(m) for sub, m in members.items()})
+        groups = tuple(group_of[name] for name in names)
+        _catalog = Catalog(tuple(names), groups, tops, {sub: tuple(m) for sub, m in members.items()})
     return _catalog
 
 
@@ -208,8 +209,7 @@ class Library:
         self._built: list[dict[str, Callback] | None] = [None] * len(BUILDERS)
 
     def __call__(self, index: int, *args: Any) -> tuple[Any, ...]:
-        name = self.catalog.names[index - 1]
-        group = self.catalog.group_of[name]
+        name, group = self.catalog.names[index - 1], self.catalog.groups[index - 1]
         callbacks = self._built[group]
         if callbacks is None:
             callbacks = self._built[group] = BUILDERS[group](self._context)

@@ -95,19 +95,15 @@ return reads, extended
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """How a VM defers the prelude: the globals it reads while loading (a name, or a
-    (library, field) pair) and the Layer 0 sub-tables it adds keys to."""
+    """How a VM defers the prelude: the globals it reads while loading (``b"type"``, or
+    ``b"string.byte"`` for a library's field) and the Layer 0 sub-tables it adds keys to."""
 
-    reads: tuple[str | tuple[str, str], ...]
-    extended: tuple[str, ...]
+    reads: tuple[bytes, ...]
+    extended: tuple[bytes, ...]
 
     def arguments(self, runtime: Any) -> tuple[Any, Any]:
         """The two as Lua tables of ``runtime``, for ``api.defer``."""
-        reads = [
-            read.encode() if isinstance(read, str) else runtime.table_from([p.encode() for p in read])
-            for read in self.reads
-        ]
-        return runtime.table_from(reads), runtime.table_from([name.encode() for name in self.extended])
+        return runtime.table_from(self.reads), runtime.table_from(self.extended)
 
 
 _plans: dict[tuple[str, ...], Plan | None] = {}
@@ -133,10 +129,5 @@ def _record(names: tuple[str, ...]) -> Plan | None:
         )
     except lua54.LuaError:
         return None
-    recorded: list[str | tuple[str, str]] = []
-    for read in reads.values():
-        if isinstance(read, bytes):
-            recorded.append(read.decode())
-        else:
-            recorded.append((read[1].decode(), read[2].decode()))
-    return Plan(tuple(recorded), tuple(name.decode() for name in extended.values()))
+    recorded = tuple(read if isinstance(read, bytes) else read[1] + b"." + read[2] for read in reads.values())
+    return Plan(recorded, tuple(extended.values()))

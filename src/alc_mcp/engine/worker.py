@@ -191,7 +191,8 @@ class LuaWorker:
         )
         library = Library(context)
         lua_globals = runtime.globals()
-        # One call into Lua for all ~90 functions, and one Python object behind them.
+        # One call into Lua for the ~90 functions (sub-tables built on first use), and one
+        # Python object behind them all.
         catalog = library.catalog
         alc = api.install(
             runtime.table_from(catalog.tops), library, runtime.table_from(list(catalog.members)), members
@@ -203,7 +204,7 @@ class LuaWorker:
             precompiled(REQUIRE_SOURCE, REQUIRE_CHUNK), api.wrap(self._find_module), name=REQUIRE_CHUNK
         )
         # Layer 1, the part of alc.* written in Lua: loaded on first use where it can be.
-        deferral = plan(library.catalog.names)
+        deferral = plan(catalog.names)
         if deferral is None:
             runtime.execute(prelude_bytecode(), name=PRELUDE_CHUNK)
         else:

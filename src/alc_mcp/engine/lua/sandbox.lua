@@ -910,17 +910,18 @@ end
 -- Layer 1 (lua/prelude.lua, as bytecode) loaded on first use too: it is ~30 KiB of a
 -- VM's heap. `bytecode()` returns its code (a Python function: the VM holds no copy);
 -- `extended` names the Layer 0 sub-tables it adds keys to. `reads` are the globals it
--- reads while it loads (a name, or {library, field}), copied now, so that a script
--- that clobbers them first (`string = nil`) cannot break it.
+-- reads while it loads ("type", or "string.byte" for a field), copied now, so that a
+-- script that clobbers them first (`string = nil`) cannot break it.
 function api.defer(alc, bytecode, chunkname, reads, extended)
   local globals = _ENV
   local env = raw_setmetatable({}, { __index = globals, __newindex = globals })
   for i = 1, raw_rawlen(reads) do
     local read = raw_rawget(reads, i)
-    if raw_type(read) == "string" then
+    local dot = s_find(read, ".", 1, true)
+    if dot == nil then
       if raw_rawget(env, read) == nil then raw_rawset(env, read, raw_rawget(globals, read)) end
     else
-      local name, field = raw_rawget(read, 1), raw_rawget(read, 2)
+      local name, field = s_sub(read, 1, dot - 1), s_sub(read, dot + 1)
       local library = raw_rawget(globals, name)
       local copy = raw_rawget(env, name)
       if raw_type(library) == "table" then
