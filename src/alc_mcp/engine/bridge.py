@@ -4,11 +4,18 @@ Each function is a Python callback (see ``luaargs.lua_callback``) wrapped into a
 genuine Lua function by the sandbox (``type(alc.llm) == "function"``, as packages
 feature-test). The core (LLM, JSON, logs, time, progress, budget, stats) is here; the
 rest of the library lives in ``engine/stdlib`` modules, one per area.
+
+A VM reaches them all through one ``Library``: the names are the same in every VM and
+worked out once per process, and each group of callbacks (the core, or one stdlib
+module) is built for a VM on the first call of one of its functions. Most sessions
+call a handful of them, and building all ~90 closures per VM was most of a paused
+session's Python memory (~45 of 60 KiB), left behind as fragmented heap when it ended.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from alc_mcp.domain.query import LlmQuery, batch_id
@@ -26,7 +33,10 @@ from alc_mcp.engine.luaargs import (
 from alc_mcp.engine.port import BridgeContext
 from alc_mcp.engine.stdlib import MODULES
 
-__all__ = ["Bridge"]
+__all__ = ["BUILDERS", "Bridge", "Builder", "Catalog", "Library", "catalog", "members"]
+
+#: Builds one group of Layer 0 functions for one VM: name → callback.
+Builder = Callable[[BridgeContext], dict[str, Callback]]
 
 
 class Bridge:
@@ -38,12 +48,10 @@ class Bridge:
         self.port = context.port
         self.effects = context.effects
 
-    def functions(self) -> dict[str, Callback]:
-        """Name → callback for every Layer 0 function (dots name sub-tables)."""
-        functions = self._core()
-        for module in MODULES:
-            functions.update(module.functions(self.context))
-        return functions
+    @staticmethod
+    def core(context: BridgeContext) -> dict[str, Callback]:
+        """The core group: LLM, JSON, logs, time, progress, budget, stats."""
+        return Bridge(context)._core()
 
     def _core(self) -> dict[str, Callback]:
         return {
@@ -141,3 +149,68 @@ class Bridge:
     def stats_get(self, key: Any = None) -> Any:
         found, value = self.port.get_stat(as_text(key, "key"))
         return self.json.to_lua(value) if found else None
+
+
+#: Every group of Layer 0 functions, in the order their names are installed.
+BUILDERS: tuple[Builder, ...] = (Bridge.core, *(module.functions for module in MODULES))
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """Every Layer 0 name (dots name sub-tables) and the group that builds each one:
+    the same in every VM, so one per process, shared. ``names`` is the dispatch order
+    (1-based in Lua): the names directly under alc (``tops``) first, then the members of
+    each sub-table, which a VM builds on first use (``members``)."""
+
+    names: tuple[str, ...]
+    groups: tuple[int, ...]  # the group that builds each of names
+    tops: tuple[bytes, ...]
+    members: dict[bytes, tuple[bytes | int, ...]]  # sub-table → key, index, key, index...
+
+
+_catalog: Catalog | None = None
+
+
+def catalog(context: BridgeContext) -> Catalog:
+    """The process's catalog, worked out with the first VM's context (the names never
+    depend on it; a race between two first VMs builds the same catalog twice)."""
+    global _catalog
+    if _catalog is None:
+        group_of = {name: group for group, build in enumerate(BUILDERS) for name in build(context)}
+        names = sorted(group_of, key=lambda name: "." in name)  # stable: tops first
+        members: dict[bytes, list[bytes | int]] = {}
+        for index, name in enumerate(names, 1):
+            sub, dot, key = name.partition(".")
+            if dot:
+                members.setdefault(sub.encode(), []).extend((key.encode(), index))
+        tops = tuple(name.encode() for name in names if "." not in name)
+        groups = tuple(group_of[name] for name in names)
+        _catalog = Catalog(tuple(names), groups, tops, {sub: tuple(m) for sub, m in members.items()})
+    return _catalog
+
+
+def members(sub: bytes) -> tuple[bytes | int, ...]:
+    """The members of Layer 0 sub-table ``sub`` as the sandbox builds it on first use:
+    key, dispatch index, key, index... It holds no reference to any VM."""
+    assert _catalog is not None, "a VM asks for members only after its Library made the catalog"
+    return _catalog.members[sub]
+
+
+class Library:
+    """The Layer 0 functions of one VM behind one dispatcher: ``library(i, *args)``
+    calls the i-th of ``catalog.names`` (1-based, as Lua counts). Called on the VM's
+    thread only."""
+
+    __slots__ = ("_built", "_context", "catalog")
+
+    def __init__(self, context: BridgeContext) -> None:
+        self._context = context
+        self.catalog = catalog(context)
+        self._built: list[dict[str, Callback] | None] = [None] * len(BUILDERS)
+
+    def __call__(self, index: int, *args: Any) -> tuple[Any, ...]:
+        name, group = self.catalog.names[index - 1], self.catalog.groups[index - 1]
+        callbacks = self._built[group]
+        if callbacks is None:
+            callbacks = self._built[group] = BUILDERS[group](self._context)
+        return callbacks[name](*args)

@@ -22,7 +22,7 @@ from lupa import lua54
 from alc_mcp.config import Limits
 from alc_mcp.domain.program import Program
 from alc_mcp.engine import memory
-from alc_mcp.engine.bridge import Bridge
+from alc_mcp.engine.bridge import Library, members
 from alc_mcp.engine.effects import Effects
 from alc_mcp.engine.errors import FatalError
 from alc_mcp.engine.events import PauseRequest, ScriptCancelled, ScriptFailed, ScriptReturned, WorkerEvent
@@ -31,6 +31,7 @@ from alc_mcp.engine.luaargs import as_text, lua_callback
 from alc_mcp.engine.luajson import LuaJson, LuaValueError
 from alc_mcp.engine.packages import ModuleNotFound, PackageError, PackageResolver
 from alc_mcp.engine.port import NO_FACILITIES, BridgeContext, Facilities, SessionPort
+from alc_mcp.engine.prelude import PRELUDE_CHUNK, plan, prelude_bytecode
 from alc_mcp.engine.sandbox import (
     LimitMonitor,
     SandboxHost,
@@ -44,8 +45,6 @@ from alc_mcp.engine.storage import SharedStore
 
 __all__ = [
     "CANCELLED",
-    "PRELUDE_CHUNK",
-    "PRELUDE_SOURCE",
     "REQUIRE_CHUNK",
     "REQUIRE_SOURCE",
     "EffectsFactory",
@@ -56,9 +55,6 @@ __all__ = [
 
 CANCELLED = "session cancelled by the host"
 
-#: Layer 1: the part of ``alc.*`` written in Lua on top of Layer 0 (our own code).
-PRELUDE_SOURCE = resources.files("alc_mcp.engine").joinpath("lua/prelude.lua").read_bytes()
-PRELUDE_CHUNK = "=[alc prelude]"
 REQUIRE_SOURCE = resources.files("alc_mcp.engine").joinpath("lua/require.lua").read_bytes()
 REQUIRE_CHUNK = "=[alc require]"
 _CANCEL = object()
@@ -104,6 +100,10 @@ class LuaWorker:
         self._limits = limits
         self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.monitor = LimitMonitor(limits)
+        # The session's watchdog follows the run's deadline from the moment it starts the
+        # thread; unset (0), a loaded machine that ran the watchdog first failed the new
+        # session at once with "time limit exceeded". The thread starts the run again.
+        self.monitor.start_run()
         self.effects = effects_factory(self._pause, self.monitor)
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
 
@@ -151,6 +151,10 @@ class LuaWorker:
             event = ScriptCancelled()
         with contextlib.suppress(WorkerGone):  # nobody is listening any more
             self._post(event)
+        # What points back to the session (its port, its post, the effects over both)
+        # made the session and this worker a reference cycle, freed only by the cycle
+        # collector's next full pass, long after the session ended; nothing uses them now.
+        del self._post, self._port, self.effects
         memory.release_soon()
 
     def _execute(self) -> WorkerEvent:
@@ -186,24 +190,31 @@ class LuaWorker:
         context = BridgeContext(
             runtime, json, self._port, self.effects, self._shared, self._namespace, forker, self._facilities
         )
-        bridge = Bridge(context)
+        library = Library(context)
         lua_globals = runtime.globals()
-        # One call into Lua for all ~90 functions, and one Python object behind them.
-        functions = bridge.functions()
-        callbacks = list(functions.values())
-
-        def dispatch(index: int, *args: Any) -> tuple[Any, ...]:
-            return callbacks[index - 1](*args)
-
-        alc = api.install(runtime.table_from([name.encode() for name in functions]), dispatch)
+        # One call into Lua for the ~90 functions (sub-tables built on first use), and one
+        # Python object behind them all.
+        catalog = library.catalog
+        extenders = runtime.table_from({b"math": mathlib.install_streams(runtime, api.wrap, context)})
+        alc = api.install(
+            runtime.table_from(catalog.tops),
+            library,
+            runtime.table_from(list(catalog.members)),
+            members,
+            extenders,
+        )
         lua_globals[b"alc"] = alc
         api.set_error_encoder(alc[b"json_encode"])
         lua_globals[b"ctx"] = json.to_lua(self._program.ctx)
-        mathlib.install_streams(runtime, alc[b"math"], api.wrap, context)  # alc.math's streams are Lua
         runtime.execute(
             precompiled(REQUIRE_SOURCE, REQUIRE_CHUNK), api.wrap(self._find_module), name=REQUIRE_CHUNK
         )
-        runtime.execute(precompiled(PRELUDE_SOURCE, PRELUDE_CHUNK), name=PRELUDE_CHUNK)
+        # Layer 1, the part of alc.* written in Lua: loaded on first use where it can be.
+        deferral = plan(catalog.names)
+        if deferral is None:
+            runtime.execute(prelude_bytecode(), name=PRELUDE_CHUNK)
+        else:
+            api.defer(alc, prelude_bytecode, PRELUDE_CHUNK.encode(), *deferral.arguments(runtime))
 
     def _make_child(
         self, vm: int, strategy: str, ctx: Any, post: Callable[[WorkerEvent], None], effects: EffectsFactory

@@ -6,11 +6,13 @@
 -- and the script calls the functions directly (their errors and tracebacks are those of
 -- a plain call).
 --
--- Arguments: M (the alc.math table), new_handle and array_mt (handed on to rng.lua),
--- and source(), which returns rng.lua's text and chunk name. This runs before the
--- script, so the standard functions rng.lua needs are captured here, in the
--- environment it is loaded with, out of the script's reach.
-local M, new_handle, array_mt, source = ...
+-- Arguments: new_handle and array_mt (handed on to rng.lua), and source(), which returns
+-- rng.lua's text and chunk name. Returns the installer the sandbox calls with alc.math
+-- when it builds that sub-table (itself on first use). This runs before the script, so
+-- the standard functions rng.lua needs are captured here, in the environment it is
+-- loaded with, out of the script's reach. The prelude does not extend alc.math, so the
+-- sandbox's own lazy metatable never sits on it (it would replace this one).
+local new_handle, array_mt, source = ...
 
 local load, next, pairs, rawget, rawset, setmetatable = load, next, pairs, rawget, rawset, setmetatable
 local env = {
@@ -26,27 +28,29 @@ local STREAMS = {
   rng_gamma = true, rng_exponential = true, shuffle = true, sample_with_replacement = true,
 }
 
-local lazy = { __metatable = false }
+return function(M)
+  local lazy = { __metatable = false }
 
-local function load_streams()
-  local text, name = source()
-  -- A function the script has already put in alc.math (a mock, a wrapper) stays.
-  for fn, f in next, load(text, name, "t", env)(new_handle, array_mt) do
-    if rawget(M, fn) == nil then rawset(M, fn, f) end
+  local function load_streams()
+    local text, name = source()
+    -- A function the script has already put in alc.math (a mock, a wrapper) stays.
+    for fn, f in next, load(text, name, "t", env)(new_handle, array_mt) do
+      if rawget(M, fn) == nil then rawset(M, fn, f) end
+    end
+    lazy.__metatable = nil
+    setmetatable(M, nil)
   end
-  lazy.__metatable = nil
-  setmetatable(M, nil)
-end
 
-function lazy.__index(t, key)
-  if not STREAMS[key] then return nil end
-  load_streams()
-  return rawget(t, key)
-end
+  function lazy.__index(t, key)
+    if not STREAMS[key] then return nil end
+    load_streams()
+    return rawget(t, key)
+  end
 
-function lazy.__pairs(t)
-  load_streams()
-  return pairs(t)
-end
+  function lazy.__pairs(t)
+    load_streams()
+    return pairs(t)
+  end
 
-setmetatable(M, lazy)
+  setmetatable(M, lazy)
+end

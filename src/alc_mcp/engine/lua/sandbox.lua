@@ -801,39 +801,148 @@ function api.set_error_encoder(f) encode_error = f end
 -- Python callbacks return (true, ...) on success, (false, message) for an ordinary
 -- error and (nil, message) for a fatal one (limit, cancellation). Raising here, in a
 -- real Lua function that is not a tail call, gives plain string errors that carry the
--- caller's line.
-function api.wrap(f)
-  return function(...)
-    local r = pack(f(...))
-    if fatal then trip(fatal) end
-    if r[1] then return unpack(r, 2, r.n) end
-    if r[1] == nil then trip(r[2]) end
-    raw_error(r[2], 2)
+-- caller's line. `over(f)` makes such functions over `f`: `over(f)()` calls f(...),
+-- `over(f)(i)` calls f(i, ...); all of them share f, so each alc function is one
+-- closure whose only upvalue of its own is its index (two closures and two upvalues
+-- each cost a VM ~9 KiB more over its ~90 alc functions).
+local function over(f)
+  return function(index)
+    return function(...)
+      local r
+      if index then r = pack(f(index, ...)) else r = pack(f(...)) end
+      if fatal then trip(fatal) end
+      if r[1] then return unpack(r, 2, r.n) end
+      if r[1] == nil then trip(r[2]) end
+      raw_error(r[2], 2)
+    end
   end
 end
 
--- The alc table in one call from Python: `names` is an array of names (dots are
--- sub-tables: "math.mean" is alc.math.mean) and `dispatch(i, ...)` runs the i-th
--- callback, so the VM holds one Python object for all of them rather than one each.
-function api.install(names, dispatch)
-  local alc = {}
-  for i = 1, raw_rawlen(names) do
-    local name = raw_rawget(names, i)
-    local target, start = alc, 1
-    local dot = s_find(name, ".", start, true)
-    while dot do
-      local key = s_sub(name, start, dot - 1)
-      local sub = raw_rawget(target, key)
-      if sub == nil then
-        sub = {}
-        raw_rawset(target, key, sub)
-      end
-      target, start = sub, dot + 1
-      dot = s_find(name, ".", start, true)
-    end
-    raw_rawset(target, s_sub(name, start), api.wrap(function(...) return dispatch(i, ...) end))
+function api.wrap(f) return over(f)() end
+
+-- The alc table, built in parts as they are first needed: most sessions call a few
+-- Layer 0 functions and never the rest. Until every part is built, alc (and a built
+-- sub-table the prelude extends) carries `lazy_mt`: reading a key it lacks builds
+-- that part, walking it with pairs builds everything, and a key the script sets
+-- first keeps the script's value.
+local lazy = nil -- { alc, bind, members, extenders, subs = {name = true}, prelude = {...} or nil }
+local walk = pairs
+local lazy_mt = {}
+
+-- A Layer 0 sub-table (alc.math, alc.state, ...): its functions, from `members(name)`
+-- (Python: key, index, key, index, ...), each one closure over the dispatcher.
+local function build_sub(name)
+  local l = lazy
+  l.subs[name] = nil
+  local sub = {}
+  local function put(key, index, ...)
+    if key == nil then return end
+    raw_rawset(sub, key, l.bind(index))
+    return put(...)
   end
+  put(l.members(name))
+  local extend = raw_rawget(l.extenders, name)
+  if extend ~= nil then extend(sub) end
+  raw_rawset(l.alc, name, sub)
+  if l.prelude ~= nil and l.prelude.extended[name] then
+    raw_setmetatable(sub, lazy_mt)
+    l.prelude.hooked[#l.prelude.hooked + 1] = sub
+  end
+  if l.prelude == nil and raw_next(l.subs) == nil then
+    raw_setmetatable(l.alc, nil)
+    lazy = nil
+  end
+  return sub
+end
+
+-- Everything at once: every Layer 0 sub-table, then Layer 1 (the prelude).
+local function build_all()
+  local l = lazy
+  if l == nil then return end
+  for name in raw_next, l.subs do build_sub(name) end
+  local p = l.prelude
+  if p ~= nil then
+    l.prelude = nil
+    for i = 1, #p.hooked do raw_setmetatable(p.hooked[i], nil) end
+    local kept = {}
+    for i = 1, #p.touched, 2 do kept[i] = raw_rawget(p.touched[i], p.touched[i + 1]) end
+    raw_assert(raw_load(p.bytecode(), p.chunkname, "b", p.env))()
+    for i = 1, #p.touched, 2 do raw_rawset(p.touched[i], p.touched[i + 1], kept[i]) end
+  end
+  raw_setmetatable(l.alc, nil)
+  lazy = nil
+end
+
+lazy_mt.__index = function(t, k)
+  local l = lazy
+  if l ~= nil and t == l.alc and l.subs[k] then return build_sub(k) end
+  build_all()
+  return t[k]
+end
+lazy_mt.__newindex = function(t, k, v)
+  local l = lazy
+  if l ~= nil then
+    if t == l.alc then l.subs[k] = nil end
+    local p = l.prelude
+    if p ~= nil then
+      local n = #p.touched
+      p.touched[n + 1], p.touched[n + 2] = t, k
+    end
+  end
+  raw_rawset(t, k, v)
+end
+lazy_mt.__pairs = function(t)
+  build_all()
+  return walk(t)
+end
+
+-- Layer 0 in one call from Python: `tops` are the names directly under alc, the
+-- functions `dispatch(1..#tops, ...)` runs; `subs` the sub-tables, built on first use
+-- from `members(name)`, then handed to `extenders[name]` if there is one (alc.math's
+-- Lua streams). The VM holds one Python object for all the functions.
+function api.install(tops, dispatch, subs, members, extenders)
+  local alc, bind = {}, over(dispatch)
+  for i = 1, raw_rawlen(tops) do raw_rawset(alc, raw_rawget(tops, i), bind(i)) end
+  local pending = {}
+  for i = 1, raw_rawlen(subs) do pending[raw_rawget(subs, i)] = true end
+  lazy = { alc = alc, bind = bind, members = members, extenders = extenders, subs = pending }
+  raw_setmetatable(alc, lazy_mt)
   return alc
+end
+
+-- Layer 1 (lua/prelude.lua, as bytecode) loaded on first use too: it is ~30 KiB of a
+-- VM's heap. `bytecode()` returns its code (a Python function: the VM holds no copy);
+-- `extended` names the Layer 0 sub-tables it adds keys to. `reads` are the globals it
+-- reads while it loads ("type", or "string.byte" for a field), copied now, so that a
+-- script that clobbers them first (`string = nil`) cannot break it.
+function api.defer(alc, bytecode, chunkname, reads, extended)
+  local globals = _ENV
+  local env = raw_setmetatable({}, { __index = globals, __newindex = globals })
+  for i = 1, raw_rawlen(reads) do
+    local read = raw_rawget(reads, i)
+    local dot = s_find(read, ".", 1, true)
+    if dot == nil then
+      if raw_rawget(env, read) == nil then raw_rawset(env, read, raw_rawget(globals, read)) end
+    else
+      local name, field = s_sub(read, 1, dot - 1), s_sub(read, dot + 1)
+      local library = raw_rawget(globals, name)
+      local copy = raw_rawget(env, name)
+      if raw_type(library) == "table" then
+        if copy == nil or copy == library then
+          copy = raw_setmetatable({}, { __index = library })
+          raw_rawset(env, name, copy)
+        end
+        raw_rawset(copy, field, raw_rawget(library, field))
+      end
+    end
+  end
+  raw_rawset(env, "alc", alc) -- even if the script has set the global alc = nil
+  local wanted = {}
+  for i = 1, raw_rawlen(extended) do wanted[raw_rawget(extended, i)] = true end
+  lazy.prelude = {
+    bytecode = bytecode, chunkname = chunkname, env = env, extended = wanted, hooked = {}, touched = {},
+  }
+  raw_setmetatable(alc, lazy_mt)
 end
 
 -- Runs a text chunk on the VM's main thread with the limit hook armed. Returns
@@ -841,6 +950,7 @@ end
 function api.run(source, chunkname)
   local fn, err = raw_load(source, chunkname, "t")
   if not fn then return false, err end
+  collect("collect")
   sethook(hook, "", hook_every)
   local ok, result = raw_xpcall(fn, handler)
   return ok, result
@@ -854,7 +964,7 @@ end
 -- that tripped (the hook then fires at every instruction) cannot stop it.
 api.release = co_wrap(function()
   sentinel_mt.__gc = nil
-  encode_error = nil
+  encode_error, lazy = nil, nil
   local registry = getregistry()
   for _, t in raw_next, { registry[2], registry._LOADED, registry._PRELOAD } do
     if raw_type(t) == "table" then

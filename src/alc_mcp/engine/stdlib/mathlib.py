@@ -88,12 +88,13 @@ class StreamHandle:
 
 
 def install_streams(
-    runtime: lua54.LuaRuntime, math_table: Any, wrap: Callable[[Callback], Any], context: BridgeContext
-) -> None:
-    """Give ``math_table`` (``alc.math``) the random-stream functions: the Lua streams,
-    loaded on the first use of one of them (compiled from text then, as the sandbox's
-    ``load`` takes no bytecode). ``wrap`` is the sandbox's adapter for Python callbacks
-    (``api.wrap``)."""
+    runtime: lua54.LuaRuntime, wrap: Callable[[Callback], Any], context: BridgeContext
+) -> Any:
+    """The Lua function that gives an ``alc.math`` table the random-stream functions:
+    the Lua streams, loaded on the first use of one of them (compiled from text then, as
+    the sandbox's ``load`` takes no bytecode). The sandbox calls it when it builds
+    ``alc.math``, itself on first use. ``wrap`` is the sandbox's adapter for Python
+    callbacks (``api.wrap``)."""
 
     @lua_callback("alc.math.rng_create")
     def new_handle(observe: Any = None) -> tuple[StreamHandle, int | None]:
@@ -103,7 +104,7 @@ def install_streams(
 
     lazy = precompiled(RNG_LAZY_SOURCE, RNG_LAZY_CHUNK)
     array_mt = context.json.array_mt
-    runtime.execute(lazy, math_table, wrap(new_handle), array_mt, wrap(_rng_source), name=RNG_LAZY_CHUNK)
+    return runtime.execute(lazy, wrap(new_handle), array_mt, wrap(_rng_source), name=RNG_LAZY_CHUNK)
 
 
 @lua_callback("alc.math")
