@@ -54,7 +54,8 @@ Subscriber = Callable[[TelemetryEvent], None]
 
 _lock = threading.Lock()
 _subscribers: list[Subscriber] = []
-_instruments: dict[str, Any] = {}
+#: By (event, measurement).
+_instruments: dict[tuple[str, str], Any] = {}
 
 
 def subscribe(subscriber: Subscriber) -> Callable[[], None]:
@@ -71,17 +72,22 @@ def subscribe(subscriber: Subscriber) -> Callable[[], None]:
 
 
 def emit(name: str, measurements: dict[str, float] | None = None, **metadata: Any) -> None:
-    """Record one event. Never raises: telemetry must not break a session."""
-    values = {"count": 1.0, **(measurements or {})}
+    """Record one event. Never raises: telemetry must not break a session.
+
+    Called twice on every resume (``session.resumed``, ``session.paused``), so the common
+    case stays cheap: no subscriber list copied when nobody listens, and instruments
+    looked up by (event, measurement) without building their names or taking the lock."""
+    values = {"count": 1.0, **measurements} if measurements else {"count": 1.0}
     attributes = {key: str(value) for key, value in metadata.items() if value is not None}
     event = TelemetryEvent(name, values, attributes)
-    with _lock:
-        subscribers = list(_subscribers)
-    for subscriber in subscribers:
-        try:
-            subscriber(event)
-        except Exception:
-            log.exception("telemetry subscriber failed on %s", name)
+    if _subscribers:
+        with _lock:
+            subscribers = list(_subscribers)
+        for subscriber in subscribers:
+            try:
+                subscriber(event)
+            except Exception:
+                log.exception("telemetry subscriber failed on %s", name)
     try:
         _record(event)
     except Exception:
@@ -97,19 +103,26 @@ def _meter() -> metrics.Meter:
 
 
 def _record(event: TelemetryEvent) -> None:
-    meter = _meter()
     for measurement, value in event.measurements.items():
-        instrument_name = f"alc.{event.name}" if measurement == "count" else f"alc.{event.name}.{measurement}"
-        with _lock:
-            instrument = _instruments.get(instrument_name)
-            if instrument is None:
-                instrument = (
-                    meter.create_counter(instrument_name, description=f"{event.name} events")
-                    if measurement == "count"
-                    else meter.create_histogram(instrument_name, description=f"{measurement} of {event.name}")
-                )
-                _instruments[instrument_name] = instrument
+        instrument = _instruments.get((event.name, measurement)) or _instrument(event.name, measurement)
         if isinstance(instrument, Counter):
             instrument.add(int(value), event.metadata)
         else:
             instrument.record(value, event.metadata)
+
+
+def _instrument(event: str, measurement: str) -> Any:
+    """The counter (``count``) or histogram of one measurement of one event, made once."""
+    with _lock:
+        instrument = _instruments.get((event, measurement))
+        if instrument is None:
+            meter = _meter()
+            instrument = (
+                meter.create_counter(f"alc.{event}", description=f"{event} events")
+                if measurement == "count"
+                else meter.create_histogram(
+                    f"alc.{event}.{measurement}", description=f"{measurement} of {event}"
+                )
+            )
+            _instruments[(event, measurement)] = instrument
+        return instrument

@@ -10,7 +10,7 @@ import pytest
 from alc_mcp.domain.journal import Answered, Asked, Noted
 from alc_mcp.domain.query import LlmQuery
 from alc_mcp.engine.storage import AnswerTaken
-from alc_mcp.store.sqlite import SqliteStore, sql
+from alc_mcp.store.sqlite import SqliteStore
 from tests.store.conftest import AnyStore, started
 
 
@@ -57,12 +57,45 @@ def test_an_older_sqlite_file_gets_keys_for_the_answers_it_holds(db_path: Path) 
     with SqliteStore(db_path) as store:
         store.sessions.create_session("s-1", started(), 1)
         store.sessions.append("s-1", [(2, Asked((LlmQuery("q-0", "p"),))), (3, Answered("q-0", "a"))])
-    with sqlite3.connect(db_path) as conn:  # as the file was before answers had keys
+    with sqlite3.connect(db_path) as conn:  # as the file was before answers had keys (schema 5)
         conn.execute("DROP TABLE answers")
-        conn.execute(f"PRAGMA user_version = {sql.SCHEMA_VERSION - 1}")
+        conn.execute("ALTER TABLE sessions DROP COLUMN asked")
+        conn.execute("PRAGMA user_version = 5")
     conn.close()
 
     with SqliteStore(db_path) as store:
         with pytest.raises(AnswerTaken):
             store.sessions.append("s-1", [(4, Answered("q-0", "again"))])
         assert [e.event for e in store.sessions.journal("s-1", kinds={"answer"})] == [Answered("q-0", "a")]
+
+
+def test_answers_are_keyed_by_their_pause_after_a_rewind_removes_pauses(store: AnyStore) -> None:
+    """The pause count the appends keep is taken again when a rewind removes pauses."""
+    store.sessions.create_session("s-1", started(), 1)
+    store.sessions.append("s-1", [(2, Asked((LlmQuery("q-0", "p"),))), (3, Answered("q-0", "a"))])
+    second, _ = store.sessions.append("s-1", [(4, Asked((LlmQuery("q-0", "p"),))), (5, Answered("q-0", "b"))])
+
+    store.sessions.truncate_from("s-1", second)  # back to one pause, answered
+    with pytest.raises(AnswerTaken):
+        store.sessions.append("s-1", [(6, Answered("q-0", "again"))])
+    store.sessions.append("s-1", [(7, Asked((LlmQuery("q-0", "p"),)))])
+    store.sessions.append("s-1", [(8, Answered("q-0", "c"))])
+
+    assert [e.event.response for e in store.sessions.journal("s-1", kinds={"answer"})] == ["a", "c"]  # type: ignore[union-attr]
+
+
+def test_an_sqlite_file_from_before_pause_counts_counts_the_pauses_it_holds(db_path: Path) -> None:
+    with SqliteStore(db_path) as store:
+        store.sessions.create_session("s-1", started(), 1)
+        store.sessions.append("s-1", [(2, Asked((LlmQuery("q-0", "p"),))), (3, Answered("q-0", "a"))])
+        store.sessions.append("s-1", [(4, Asked((LlmQuery("q-0", "p"),)))])
+    with sqlite3.connect(db_path) as conn:  # as the file was before the count (schema 6)
+        conn.execute("ALTER TABLE sessions DROP COLUMN asked")
+        conn.execute("PRAGMA user_version = 6")
+    conn.close()
+
+    with SqliteStore(db_path) as store:
+        store.sessions.append("s-1", [(5, Answered("q-0", "b"))])  # the second pause's, not the first's
+        with pytest.raises(AnswerTaken):
+            store.sessions.append("s-1", [(6, Answered("q-0", "again"))])
+        assert [e.event.response for e in store.sessions.journal("s-1", kinds={"answer"})] == ["a", "b"]  # type: ignore[union-attr]

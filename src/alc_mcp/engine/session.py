@@ -236,6 +236,8 @@ class Session:
         #: Answers on their way to the session thread (set by the loop, cleared by the
         #: thread once they are applied or refused): the session counts as running.
         self._resume: _Resume | None = None
+        #: ``_resume`` is set and the thread is still to be woken (``_next_delivered``).
+        self._wake_thread = False
         #: The thread told the loop its answers were refused and waits on the pause again.
         self._asking_again = False
         self.final: FeedResult | None = None
@@ -416,7 +418,14 @@ class Session:
             self._arrived.set()
 
     async def _next_delivered(self) -> WorkerEvent | _Journaled | _Refused:
-        """The next thing the thread handed over; ``EndOfStream`` once closed and drained."""
+        """The next thing the thread handed over; ``EndOfStream`` once closed and drained.
+
+        Answers handed over by ``feed`` wake the thread here, just before the loop waits,
+        not when ``feed`` returns: woken earlier, the thread only waits for the GIL the
+        loop holds until then."""
+        if self._wake_thread:
+            self._wake_thread = False
+            self.worker.answer([])
         while not self._delivered:
             if self._closed:
                 raise anyio.EndOfStream
@@ -559,8 +568,10 @@ class Session:
         answered = [Answered(a.query_id, a.response, a.usage) for a in resolved if a.query_id is not None]
         events = (*unsaved, *answered)
         if completes:
+            # The thread journals and applies them (_resumed); it is woken in
+            # _next_delivered, as the loop is about to wait for it.
             self._resume = _Resume(resolved, events, at)
-            self.worker.answer([])  # the thread journals and applies them (_resumed)
+            self._wake_thread = True
             return None
         try:
             await self.recorder.commit(*events, at=at)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
-from alc_mcp.domain.journal import Answered, JournalEntry, JournalEvent, Noted
+from alc_mcp.domain.journal import Asked, JournalEntry, JournalEvent, Noted
 from alc_mcp.domain.program import Program
 from alc_mcp.domain.records import SessionRow
 from alc_mcp.domain.state import Phase
@@ -81,6 +81,7 @@ class PgSessions(SessionStore):
             return []
         rows = [(session_id, *encode(event), at) for at, event in events]
         notes = sum(isinstance(event, Noted) for _, event in events)
+        asks = sum(isinstance(event, Asked) for _, event in events)
         latest = max(at for at, _ in events)
         row = update_values(session_id, **summary) if summary else None
         with self._db.transaction("append to a journal") as conn:
@@ -89,13 +90,11 @@ class PgSessions(SessionStore):
                 raise LeaseHeld(
                     session_id, holder[1] if holder is not None and holder[0] is not None else None
                 )
-            if conn.execute(sql.TOUCH_FOR_APPEND, (latest, notes, session_id)).rowcount != 1:
+            counted = conn.execute(sql.TOUCH_FOR_APPEND, (latest, notes, asks, session_id)).fetchone()
+            if counted is None:
                 raise UnknownSession(session_id)
-            asked = 0
-            if any(isinstance(event, Answered) for _, event in events):
-                asked = _one(conn.execute(sql.COUNT_ASKED, (session_id,)).fetchone())
             seqs = [_one(conn.execute(sql.INSERT_ENTRY, row).fetchone()) for row in rows]
-            for position, pause, query_id in answer_keys(events, asked):
+            for position, pause, query_id in answer_keys(events, _one(counted) - asks):
                 key = (session_id, pause, query_id, seqs[position])
                 if conn.execute(sql.INSERT_ANSWER, key).rowcount != 1:
                     raise AnswerTaken(session_id, query_id)  # rolls the whole batch back
@@ -182,7 +181,7 @@ class PgSessions(SessionStore):
                 raise ValueError(f"truncating {session_id!r} from seq {seq} would remove its start event")
             removed = conn.execute(sql.DELETE_TAIL, (session_id, seq)).rowcount
             if removed:
-                conn.execute(sql.RECOUNT_NOTES, (session_id,))
+                conn.execute(sql.RECOUNT, (session_id,))
         return removed
 
     def delete_session(self, session_id: str) -> bool:

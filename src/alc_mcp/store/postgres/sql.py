@@ -15,7 +15,6 @@ __all__ = [
     "ASK_RELEASE",
     "CHANNEL",
     "CLEAR_VERSION",
-    "COUNT_ASKED",
     "CREATE_VERSION_TABLE",
     "DELETE_SESSION",
     "DELETE_TAIL",
@@ -37,7 +36,7 @@ __all__ = [
     "NAME_TAKEN",
     "NO_FLUSH",
     "PUT_LEASE",
-    "RECOUNT_NOTES",
+    "RECOUNT",
     "RELEASE_LEASE",
     "RELEASE_LEASES",
     "RENEW_LEASES",
@@ -134,6 +133,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
     ),
+    # 2: how many pauses (``Asked`` events) each journal holds, kept by every append: an
+    # answer's key needs it, and counting the journal's pauses on every answer cost a
+    # scan that grew with the session.
+    (
+        "ALTER TABLE sessions ADD COLUMN asked INTEGER NOT NULL DEFAULT 0",
+        "UPDATE sessions SET asked = "
+        "(SELECT COUNT(*) FROM journal WHERE session_id = sessions.id AND kind = 'ask')",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -166,9 +173,12 @@ UPDATE_SESSION = """
         stats = COALESCE(%s, stats)
     WHERE id = %s
 """
+# Gives the session's pause count after the batch (``asked``, see migration 2).
 TOUCH_FOR_APPEND = """
-    UPDATE sessions SET updated_at = GREATEST(updated_at, %s), notes_count = notes_count + %s
+    UPDATE sessions SET
+        updated_at = GREATEST(updated_at, %s), notes_count = notes_count + %s, asked = asked + %s
     WHERE id = %s
+    RETURNING asked
 """
 DELETE_SESSION = "DELETE FROM sessions WHERE id = %s"
 RESOLVE = """
@@ -240,15 +250,14 @@ INSERT_ANSWER = """
     INSERT INTO answers (session_id, pause, query_id, seq) VALUES (%s, %s, %s, %s)
     ON CONFLICT DO NOTHING
 """
-COUNT_ASKED = (
-    "SELECT COUNT(*) FROM journal WHERE session_id = %s AND kind = 'ask'"  # encode_event's kind of Asked
-)
 FIRST_SEQ = "SELECT MIN(seq) FROM journal WHERE session_id = %s"
 DELETE_TAIL = "DELETE FROM journal WHERE session_id = %s AND seq >= %s"
-RECOUNT_NOTES = """
-    UPDATE sessions SET notes_count = (
-        SELECT COUNT(*) FROM journal WHERE journal.session_id = sessions.id AND kind = 'note'
-    ) WHERE id = %s
+# After a truncation: the counts the append keeps, taken again from what is left.
+RECOUNT = """
+    UPDATE sessions SET
+        notes_count = (SELECT COUNT(*) FROM journal WHERE journal.session_id = sessions.id AND kind = 'note'),
+        asked = (SELECT COUNT(*) FROM journal WHERE journal.session_id = sessions.id AND kind = 'ask')
+    WHERE id = %s
 """
 
 

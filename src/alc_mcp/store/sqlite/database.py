@@ -86,7 +86,10 @@ class Database:
         except sqlite3.IntegrityError:
             raise
         except sqlite3.Error as exc:
-            raise StoreUnavailable(f"cannot {action} in the session store {self.path}: {exc}") from exc
+            raise self._unavailable(action, exc) from exc
+
+    def _unavailable(self, action: str, exc: sqlite3.Error) -> StoreUnavailable:
+        return StoreUnavailable(f"cannot {action} in the session store {self.path}: {exc}")
 
     @contextmanager
     def reading(self, action: str) -> Iterator[sqlite3.Connection]:
@@ -99,12 +102,23 @@ class Database:
         """One write transaction: committed when the block ends, rolled back if it raises.
 
         ``BEGIN IMMEDIATE`` takes the write lock up front, so a second process fails
-        (after the busy timeout) at the start instead of half-way through.
+        (after the busy timeout) at the start instead of half-way through. Inside a
+        ``group`` it is a savepoint of the group's transaction instead, undone alone if
+        the block raises. One generator (not ``_errors`` around a begin/commit pair): a
+        journal append is one of these, twice per resume.
         """
-        with self._lock, self._errors(action):
+        with self._lock:
             conn = self._live()
-            with _savepoint(conn) if self._grouped else _immediate(conn):
+            begin, end, undo = _SAVEPOINT if self._grouped else _IMMEDIATE
+            try:
+                conn.execute(begin)
                 yield conn
+                conn.execute(end)
+            except BaseException as exc:
+                _undo(conn, undo)
+                if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
+                    raise self._unavailable(action, exc) from exc
+                raise
 
     def group(self, operations: Sequence[Callable[[], Any]]) -> list[Done]:
         """Run ``operations`` in order in one transaction, committed once (see
@@ -136,31 +150,28 @@ class Database:
         return done
 
 
-@contextmanager
-def _savepoint(conn: sqlite3.Connection) -> Iterator[None]:
-    """A write inside a group: undone alone if it raises."""
-    conn.execute(sql.SAVEPOINT)
-    try:
-        yield
-    except BaseException:
-        if conn.in_transaction:
-            with suppress(sqlite3.Error):
-                conn.execute(sql.ROLLBACK_TO_SAVEPOINT)
-                conn.execute(sql.RELEASE_SAVEPOINT)
-        raise
-    conn.execute(sql.RELEASE_SAVEPOINT)
+#: (begin, end, undo) of a write on its own, and of one inside a group.
+_IMMEDIATE = (sql.BEGIN, sql.COMMIT, (sql.ROLLBACK,))
+_SAVEPOINT = (sql.SAVEPOINT, sql.RELEASE_SAVEPOINT, (sql.ROLLBACK_TO_SAVEPOINT, sql.RELEASE_SAVEPOINT))
+
+
+def _undo(conn: sqlite3.Connection, statements: Sequence[str]) -> None:
+    """Roll back what a failed write did, if SQLite has not already."""
+    if conn.in_transaction:
+        with suppress(sqlite3.Error):
+            for statement in statements:
+                conn.execute(statement)
 
 
 @contextmanager
 def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
-    conn.execute(sql.BEGIN)
+    begin, end, undo = _IMMEDIATE
+    conn.execute(begin)
     try:
         yield
-        conn.execute(sql.COMMIT)
+        conn.execute(end)
     except BaseException:
-        if conn.in_transaction:
-            with suppress(sqlite3.Error):
-                conn.execute(sql.ROLLBACK)
+        _undo(conn, undo)
         raise
 
 

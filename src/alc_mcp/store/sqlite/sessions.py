@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
-from alc_mcp.domain.journal import Answered, JournalEntry, JournalEvent, Noted
+from alc_mcp.domain.journal import Asked, JournalEntry, JournalEvent, Noted
 from alc_mcp.domain.program import Program
 from alc_mcp.domain.records import SessionRow
 from alc_mcp.domain.state import Phase
@@ -89,22 +89,25 @@ class SqliteSessions(SessionStore):
 
         Seqs come from one counter for the whole store, so they are increasing within a
         session but not contiguous. The session's ``updated_at`` moves forward to the
-        latest ``at`` and ``notes_count`` counts the ``Noted`` events.
+        latest ``at``, ``notes_count`` counts the ``Noted`` events and ``asked`` the pauses
+        (the ``Asked`` events), which numbers each answer's pause without reading the journal.
         """
         if not events:
             return []
         rows = [(session_id, *encode(event), at) for at, event in events]
         notes = sum(isinstance(event, Noted) for _, event in events)
+        asks = sum(isinstance(event, Asked) for _, event in events)
         latest = max(at for at, _ in events)
         fence = (session_id, lease, lease)
         if summary:
-            touch = sql.SUMMARY_FOR_APPEND, (*update_values(session_id, **summary)[:-1], notes, *fence)
+            touch = sql.SUMMARY_FOR_APPEND, (*update_values(session_id, **summary)[:-1], notes, asks, *fence)
         else:
-            touch = sql.TOUCH_FOR_APPEND, (latest, notes, *fence)
+            touch = sql.TOUCH_FOR_APPEND, (latest, notes, asks, *fence)
         with self._db.transaction("append to a journal") as conn:
-            if conn.execute(*touch).rowcount != 1:
+            counted = conn.execute(*touch).fetchone()
+            if counted is None:
                 raise self._not_appendable(conn, session_id, lease)
-            keys = answer_keys(events, self._asked(conn, session_id, events))
+            keys = answer_keys(events, counted[0] - asks)
             seqs = [conn.execute(sql.INSERT_ENTRY, row).lastrowid for row in rows]
             if keys:
                 self._key_answers(conn, session_id, keys, seqs)
@@ -118,14 +121,6 @@ class SqliteSessions(SessionStore):
             holder = conn.execute(sql.SELECT_LEASE, (session_id,)).fetchone()
             return LeaseHeld(session_id, holder[1] if holder is not None and holder[0] is not None else None)
         return UnknownSession(session_id)
-
-    def _asked(
-        self, conn: sqlite3.Connection, session_id: str, events: Sequence[tuple[int, JournalEvent]]
-    ) -> int:
-        """How many pauses the journal holds, counted only when the batch has an answer."""
-        if not any(isinstance(event, Answered) for _, event in events):
-            return 0
-        return int(conn.execute(sql.COUNT_ASKED, (session_id,)).fetchone()[0])
 
     def _key_answers(
         self,
@@ -216,7 +211,7 @@ class SqliteSessions(SessionStore):
                 raise ValueError(f"truncating {session_id!r} from seq {seq} would remove its start event")
             removed: int = conn.execute(sql.DELETE_TAIL, (session_id, seq)).rowcount
             if removed:
-                conn.execute(sql.RECOUNT_NOTES, (session_id,))
+                conn.execute(sql.RECOUNT, (session_id,))
         return removed
 
     def delete_session(self, session_id: str) -> bool:

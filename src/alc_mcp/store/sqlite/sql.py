@@ -21,7 +21,6 @@ __all__ = [
     "BEGIN",
     "CARD_SCHEMA",
     "COMMIT",
-    "COUNT_ASKED",
     "DELETE_SESSION",
     "DELETE_TAIL",
     "FIRST_SEQ",
@@ -39,7 +38,7 @@ __all__ = [
     "OPTIMIZE",
     "PUT_LEASE",
     "QUICK_CHECK",
-    "RECOUNT_NOTES",
+    "RECOUNT",
     "RELEASE_LEASE",
     "RELEASE_LEASES",
     "RELEASE_SAVEPOINT",
@@ -258,6 +257,32 @@ def _key_existing_answers(conn: Connection) -> None:
 
 MIGRATIONS = (*MIGRATIONS, _key_existing_answers)
 
+# 7: how many pauses (``Asked`` events) each journal holds, kept by every append: an
+# answer's key needs it, and counting the journal's pauses on every answer cost a scan
+# that grew with the session.
+MIGRATIONS = (
+    *MIGRATIONS,
+    (
+        "ALTER TABLE sessions ADD COLUMN asked INTEGER NOT NULL DEFAULT 0",
+        "UPDATE sessions SET asked = "
+        "(SELECT COUNT(*) FROM journal WHERE session_id = sessions.id AND kind = 'ask')",
+    ),
+)
+
+# 8: fewer index pages written per journal append (each is a WAL frame at every commit,
+# two commits per resume: 14.5 frames a resume became 11): ``journal_by_kind`` served only
+# the pause count migration 7 replaced (reads by kind walk ``journal_by_session``), and
+# ``sessions_by_status`` held ``updated_at``, which every append moves; it now holds the
+# status alone (finished sessions are filtered by time on their rows).
+MIGRATIONS = (
+    *MIGRATIONS,
+    (
+        "DROP INDEX IF EXISTS journal_by_kind",
+        "DROP INDEX IF EXISTS sessions_by_status",
+        "CREATE INDEX sessions_by_status ON sessions (status)",
+    ),
+)
+
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -329,8 +354,10 @@ _HOLDING = """
         SELECT 1 FROM leases WHERE session_id = sessions.id AND token = ? AND owner IS NOT NULL
     ))
 """
+# Both give the session's pause count after the batch (``asked``, see migration 7).
+_COUNTS = "notes_count = notes_count + ?, asked = asked + ?"
 TOUCH_FOR_APPEND = (
-    "UPDATE sessions SET updated_at = MAX(updated_at, ?), notes_count = notes_count + ?" + _HOLDING
+    f"UPDATE sessions SET updated_at = MAX(updated_at, ?), {_COUNTS}" + _HOLDING + "RETURNING asked"
 )
 # The same with the session row's summary (UPDATE_SESSION's values) set at once.
 SUMMARY_FOR_APPEND = (
@@ -342,9 +369,10 @@ SUMMARY_FOR_APPEND = (
         rounds = COALESCE(?, rounds),
         elapsed_ms = COALESCE(?, elapsed_ms),
         stats = COALESCE(?, stats),
-        notes_count = notes_count + ?
     """
+    + _COUNTS
     + _HOLDING
+    + "RETURNING asked"
 )
 
 DELETE_SESSION = "DELETE FROM sessions WHERE id = ?"
@@ -415,16 +443,15 @@ RELEASE_LEASE = "UPDATE leases SET owner = NULL, heartbeat = 0 WHERE session_id 
 RELEASE_LEASES = "UPDATE leases SET owner = NULL, heartbeat = 0 WHERE owner = ?"
 
 INSERT_ANSWER = "INSERT INTO answers (session_id, pause, query_id, seq) VALUES (?, ?, ?, ?)"
-COUNT_ASKED = (
-    "SELECT COUNT(*) FROM journal WHERE session_id = ? AND kind = 'ask'"  # encode_event's kind of Asked
-)
 INSERT_ENTRY = "INSERT INTO journal (session_id, kind, data, at) VALUES (?, ?, ?, ?)"
 FIRST_SEQ = "SELECT MIN(seq) FROM journal WHERE session_id = ?"
 DELETE_TAIL = "DELETE FROM journal WHERE session_id = ? AND seq >= ?"
-RECOUNT_NOTES = """
-    UPDATE sessions SET notes_count = (
-        SELECT COUNT(*) FROM journal WHERE journal.session_id = sessions.id AND kind = 'note'
-    ) WHERE id = ?
+# After a truncation: the counts the append keeps, taken again from what is left.
+RECOUNT = """
+    UPDATE sessions SET
+        notes_count = (SELECT COUNT(*) FROM journal WHERE journal.session_id = sessions.id AND kind = 'note'),
+        asked = (SELECT COUNT(*) FROM journal WHERE journal.session_id = sessions.id AND kind = 'ask')
+    WHERE id = ?
 """
 
 
