@@ -335,7 +335,7 @@ INSERT_SESSION = """
 """
 
 # COALESCE keeps a counter when the caller passes None ("unchanged").
-UPDATE_SESSION = """
+_SUMMARY = """
     UPDATE sessions SET
         status = ?,
         updated_at = ?,
@@ -343,8 +343,8 @@ UPDATE_SESSION = """
         rounds = COALESCE(?, rounds),
         elapsed_ms = COALESCE(?, elapsed_ms),
         stats = COALESCE(?, stats)
-    WHERE id = ?
 """
+UPDATE_SESSION = _SUMMARY + "    WHERE id = ?\n"
 
 # Run before a batch of journal inserts: proves the session exists (rowcount) and, for a
 # fenced append (a lease token, else NULL), that this lease is still held, and records the
@@ -360,20 +360,7 @@ TOUCH_FOR_APPEND = (
     f"UPDATE sessions SET updated_at = MAX(updated_at, ?), {_COUNTS}" + _HOLDING + "RETURNING asked"
 )
 # The same with the session row's summary (UPDATE_SESSION's values) set at once.
-SUMMARY_FOR_APPEND = (
-    """
-    UPDATE sessions SET
-        status = ?,
-        updated_at = ?,
-        llm_calls = COALESCE(?, llm_calls),
-        rounds = COALESCE(?, rounds),
-        elapsed_ms = COALESCE(?, elapsed_ms),
-        stats = COALESCE(?, stats),
-    """
-    + _COUNTS
-    + _HOLDING
-    + "RETURNING asked"
-)
+SUMMARY_FOR_APPEND = _SUMMARY + f"    , {_COUNTS}" + _HOLDING + "RETURNING asked"
 
 DELETE_SESSION = "DELETE FROM sessions WHERE id = ?"
 
