@@ -38,8 +38,11 @@ class ConfigError(ValueError):
 
 
 DEFAULT_MAX_MEMORY_MB = 256
-#: Room for algocline's bundled agent simulations (sugarscape_abm needs about 0.9 billion
-#: counted instructions, ~8 s of CPU), while a runaway loop still ends in about 6 s.
+#: The budget when ALC_MAX_INSTRUCTIONS is not set. It then bounds builtin work (bytes
+#: that string.rep, table.concat, ... produce), while Lua itself runs uncounted and is
+#: bounded by ALC_MAX_CPU_SECONDS (engine/ticks.py). Set, every instruction is counted:
+#: room for algocline's bundled agent simulations (sugarscape_abm counts about 0.9
+#: billion), while a runaway loop still ends in about 6 s.
 DEFAULT_MAX_INSTRUCTIONS = 1_000_000_000
 DEFAULT_MAX_RUN_SECONDS = 60.0
 DEFAULT_MAX_CPU_SECONDS = 10.0
@@ -62,7 +65,8 @@ class Limits:
     """Resource limits applied to every session."""
 
     max_memory_mb: int = DEFAULT_MAX_MEMORY_MB
-    max_instructions: int = DEFAULT_MAX_INSTRUCTIONS
+    #: ALC_MAX_INSTRUCTIONS; None when not set (see DEFAULT_MAX_INSTRUCTIONS).
+    max_instructions: int | None = None
     max_run_seconds: float = DEFAULT_MAX_RUN_SECONDS
     max_cpu_seconds: float = DEFAULT_MAX_CPU_SECONDS
     max_variables: int = DEFAULT_MAX_VARIABLES
@@ -71,10 +75,20 @@ class Limits:
     #: a thread stuck inside a C function, where the Lua hook cannot fire.
     watchdog_grace_seconds: float = 5.0
 
+    @property
+    def instruction_budget(self) -> int:
+        return DEFAULT_MAX_INSTRUCTIONS if self.max_instructions is None else self.max_instructions
+
+    @property
+    def counts_instructions(self) -> bool:
+        """An instruction budget was asked for: count every Lua instruction (the count
+        hook, about twice as slow on tight loops) rather than check by CPU ticks."""
+        return self.max_instructions is not None
+
     def to_json(self) -> dict[str, object]:
         return {
             "ALC_MAX_MEMORY_MB": self.max_memory_mb,
-            "ALC_MAX_INSTRUCTIONS": self.max_instructions,
+            "ALC_MAX_INSTRUCTIONS": self.instruction_budget,
             "ALC_MAX_RUN_SECONDS": self.max_run_seconds,
             "ALC_MAX_CPU_SECONDS": self.max_cpu_seconds,
             "ALC_MAX_VARIABLES": self.max_variables,
@@ -155,7 +169,7 @@ class Config:
         )
         limits = Limits(
             max_memory_mb=_positive_int(env, "ALC_MAX_MEMORY_MB", DEFAULT_MAX_MEMORY_MB),
-            max_instructions=_positive_int(env, "ALC_MAX_INSTRUCTIONS", DEFAULT_MAX_INSTRUCTIONS),
+            max_instructions=_optional_positive_int(env, "ALC_MAX_INSTRUCTIONS"),
             max_run_seconds=_positive_float(env, "ALC_MAX_RUN_SECONDS", DEFAULT_MAX_RUN_SECONDS),
             max_cpu_seconds=_positive_float(env, "ALC_MAX_CPU_SECONDS", DEFAULT_MAX_CPU_SECONDS),
             max_variables=_positive_int(env, "ALC_MAX_VARIABLES", DEFAULT_MAX_VARIABLES),

@@ -156,6 +156,15 @@ def test_the_built_wheel_installs_in_a_fresh_venv_and_runs(tmp_path: Path) -> No
         timeout=TIMEOUT,
     )
     assert where.stdout.startswith(str(fresh)), where
+    # The CPU-tick library is compiled into the wheel, so CPU-bound Lua runs uncounted.
+    ticks = subprocess.run(
+        [str(fresh / "bin" / "python"), "-c", "from alc_mcp.engine import ticks; print(bool(ticks.load()))"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=TIMEOUT,
+    )
+    assert ticks.stdout.strip() == "True", ticks
     helped = subprocess.run(
         [str(command), "--help"], capture_output=True, text=True, env=env, timeout=TIMEOUT
     )

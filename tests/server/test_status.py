@@ -364,7 +364,7 @@ async def test_alc_info(host: Host, config: Config) -> None:
     assert info["lua_version"].startswith("Lua 5.4")
     assert info["limits"] == {
         "ALC_MAX_MEMORY_MB": config.limits.max_memory_mb,
-        "ALC_MAX_INSTRUCTIONS": config.limits.max_instructions,
+        "ALC_MAX_INSTRUCTIONS": config.limits.instruction_budget,
         "ALC_MAX_RUN_SECONDS": config.limits.max_run_seconds,
         "ALC_MAX_CPU_SECONDS": config.limits.max_cpu_seconds,
         "ALC_MAX_VARIABLES": config.limits.max_variables,

@@ -140,8 +140,8 @@ def cpu_limit_message(limits: Limits) -> str:
 
 def instruction_limit_message(limits: Limits) -> str:
     return (
-        f"instruction limit exceeded: the script ran more than {limits.max_instructions} Lua instructions "
-        f"without pausing for an LLM answer (ALC_MAX_INSTRUCTIONS={limits.max_instructions}); "
+        f"instruction limit exceeded: the script ran more than {limits.instruction_budget} Lua instructions "
+        f"without pausing for an LLM answer (ALC_MAX_INSTRUCTIONS={limits.instruction_budget}); "
         "raise ALC_MAX_INSTRUCTIONS to allow more"
     )
 
@@ -177,7 +177,7 @@ class LimitMonitor:
     def check(self, units: int = HOOK_EVERY) -> bytes | None:
         if self.fatal is None:
             self.instructions += units
-            if self.instructions > self.limits.max_instructions:
+            if self.instructions > self.limits.instruction_budget:
                 self.fatal = instruction_limit_message(self.limits)
             elif self.cpu_clock() > self.cpu_deadline:
                 self.fatal = cpu_limit_message(self.limits)
@@ -212,8 +212,10 @@ def _patterns_source() -> tuple[bytes, bytes]:
     return PATTERNS_SOURCE, PATTERNS_CHUNK.encode()
 
 
-def install_sandbox(runtime: lua54.LuaRuntime, host: SandboxHost) -> Any:
-    """Run the bootstrap; returns its API table (``wrap``, ``run``)."""
+def install_sandbox(runtime: lua54.LuaRuntime, host: SandboxHost, *, ticked: bool = False) -> Any:
+    """Run the bootstrap; returns its API table (``wrap``, ``run``). ``ticked``: the VM
+    was registered with the CPU ticks (``ticks.Ticks.register``) and runs under them, so
+    the hook does not count instructions."""
     table = runtime.table_from(
         {
             b"check": host.check,
@@ -231,6 +233,7 @@ def install_sandbox(runtime: lua54.LuaRuntime, host: SandboxHost) -> Any:
             b"clock_quantum": CLOCK_QUANTUM,
             b"bytes_per_instruction": BYTES_PER_INSTRUCTION,
             b"pattern_safe_steps": PATTERN_SAFE_STEPS,
+            b"ticked": ticked,
             b"patterns_source": _patterns_source,
         }
     )

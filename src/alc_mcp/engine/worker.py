@@ -42,6 +42,7 @@ from alc_mcp.engine.sandbox import (
 )
 from alc_mcp.engine.stdlib import mathlib
 from alc_mcp.engine.storage import SharedStore
+from alc_mcp.engine.ticks import load as load_ticks
 
 __all__ = [
     "CANCELLED",
@@ -160,10 +161,15 @@ class LuaWorker:
     def _execute(self) -> WorkerEvent:
         self.monitor.start_run()
         runtime = new_runtime(self._limits)
+        with contextlib.ExitStack() as ticking:
+            ticked = not self._limits.counts_instructions and _start_ticks(runtime, ticking)
+            return self._run(runtime, ticked)
+
+    def _run(self, runtime: lua54.LuaRuntime, ticked: bool) -> WorkerEvent:
         api = None
         try:
             json = LuaJson(runtime)
-            api = install_sandbox(runtime, self._sandbox_host())
+            api = install_sandbox(runtime, self._sandbox_host(), ticked=ticked)
             self._install_globals(runtime, api, json)
             ok, value = api.run(self._program.source.encode(), self._program.chunkname.encode())
             if self.monitor.fatal is None and ok:
@@ -268,6 +274,21 @@ class LuaWorker:
             os_time=lambda: int(self.effects.wall_time()),
             os_clock=self.effects.cpu_clock,
         )
+
+
+def _start_ticks(runtime: lua54.LuaRuntime, stack: contextlib.ExitStack) -> bool:
+    """Run this thread's VM under CPU ticks until ``stack`` closes; False (count
+    instructions instead) where the library is missing or the timer cannot start."""
+    ticks = load_ticks()
+    if ticks is None:
+        return False
+    state = ticks.register(runtime)
+    try:
+        stack.enter_context(ticks.running(state))
+    except OSError as exc:
+        print(f"alc-mcp: counting instructions for this session: {exc}", file=sys.stderr)
+        return False
+    return True
 
 
 def _text(value: Any) -> str:

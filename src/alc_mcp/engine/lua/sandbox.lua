@@ -3,11 +3,21 @@
 -- global that could reach the filesystem, the process or Python.
 --
 -- Arguments: host (a table of Python callbacks) and settings (hook_every,
--- check_every, clock_quantum, bytes_per_instruction, pattern_safe_steps, and
+-- check_every, clock_quantum, bytes_per_instruction, pattern_safe_steps, ticked, and
 -- patterns_source, which returns the Lua matcher's source and chunk name). Returns a
 -- table of functions the Python engine drives.
+--
+-- Ticked (engine/ticks.py): no count hook. A CPU timer arms the hook for one
+-- instruction every few ms of the thread's CPU, on the state `tick_running` last named;
+-- the hook checks the limits and turns itself off. Otherwise the hook counts
+-- instructions, run every hook_every of them.
 local host, settings = ...
 local hook_every, check_every = settings.hook_every, settings.check_every
+local tick_running, tick_capture = __alc_tick_running, __alc_tick_capture
+local ticked = settings.ticked and tick_running ~= nil
+__alc_tick_running, __alc_tick_capture = nil, nil
+-- The hook's count between checks: none when ticked (a tick arms it).
+local hook_count = ticked and 0 or hook_every
 local clock_quantum, bytes_per_instruction = settings.clock_quantum, settings.bytes_per_instruction
 local pattern_safe_steps = settings.pattern_safe_steps
 
@@ -20,7 +30,7 @@ local raw_rawset = rawset
 local raw_rawlen, tointeger = rawlen, math.tointeger
 local raw_load, raw_assert = load, assert
 local co_create, co_resume, co_close = coroutine.create, coroutine.resume, coroutine.close
-local co_wrap = coroutine.wrap
+local co_wrap, co_running, co_status = coroutine.wrap, coroutine.running, coroutine.status
 local pack, concat, sort, raw_unpack = table.pack, table.concat, table.sort, table.unpack
 local raw_next, raw_rawget_t = next, rawget
 local host_check, host_log, host_write, host_seed = host.check, host.log, host.write, host.random_seed
@@ -63,6 +73,12 @@ end
 
 hook = function()
   if fatal then trip(fatal) end
+  if ticked then
+    poked = false
+    sethook(hook, "", 0)
+    report()
+    return
+  end
   pending = pending + hook_every
   if poked then
     poked = false
@@ -71,6 +87,13 @@ hook = function()
   elseif pending >= check_every or raw_clock() - last_clock >= clock_quantum then
     report()
   end
+end
+
+-- The timer arms the hook through the debug library's dispatcher; learn its address.
+if ticked then
+  sethook(hook, "", 1 << 30)
+  tick_capture()
+  sethook(hook, "", 0)
 end
 
 -- Charge a builtin's work: `units` instructions against the budget, and `work` steps
@@ -126,7 +149,7 @@ end
 
 -- Hooks are per coroutine: arm every coroutine the script creates.
 local function arm(co)
-  sethook(co, hook, "", hook_every)
+  sethook(co, hook, "", hook_count)
   return co
 end
 
@@ -134,14 +157,37 @@ coroutine.create = function(f)
   return arm(co_create(f))
 end
 
-coroutine.resume = function(co, ...)
-  if fatal then trip(fatal) end
-  return guard(co_resume(co, ...))
+-- Ticked, the timer must arm the coroutine that runs: name it before switching to it,
+-- and name the one that runs again once it is back (before anything can free `co`).
+local function back(...)
+  tick_running((co_running()))
+  return ...
 end
 
+-- Only a suspended or dead coroutine runs code when resumed or closed; for any other
+-- argument the call raises or returns false at once, and the running state stays named.
+local runs_on = { suspended = true, dead = true }
+
+local function enter(f)
+  if not ticked then return f end
+  return function(co, ...)
+    if raw_type(co) ~= "thread" or not runs_on[co_status(co)] then return f(co, ...) end
+    tick_running(co)
+    return back(f(co, ...))
+  end
+end
+
+local resume_running, close_running = enter(co_resume), enter(co_close)
+
+coroutine.resume = function(co, ...)
+  if fatal then trip(fatal) end
+  return guard(resume_running(co, ...))
+end
+
+-- Closing a suspended coroutine runs its pending __close handlers on it.
 coroutine.close = function(co)
   if fatal then trip(fatal) end
-  return guard(co_close(co))
+  return guard(close_running(co))
 end
 
 local function wrap_result(co, ok, ...)
@@ -149,7 +195,7 @@ local function wrap_result(co, ok, ...)
   if ok then return ... end
   local err = ...
   if err == OUT_OF_MEMORY then trip(OUT_OF_MEMORY) end
-  co_close(co)
+  close_running(co)
   raw_error(err, 0)
 end
 
@@ -158,7 +204,7 @@ coroutine.wrap = function(f)
   local co = arm(co_create(f))
   return function(...)
     if fatal then trip(fatal) end
-    return wrap_result(co, co_resume(co, ...))
+    return wrap_result(co, resume_running(co, ...))
   end
 end
 
@@ -951,7 +997,7 @@ function api.run(source, chunkname)
   local fn, err = raw_load(source, chunkname, "t")
   if not fn then return false, err end
   collect("collect")
-  sethook(hook, "", hook_every)
+  sethook(hook, "", hook_count)
   local ok, result = raw_xpcall(fn, handler)
   return ok, result
 end
