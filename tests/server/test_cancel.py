@@ -17,13 +17,17 @@ from tests.conftest import Host
 pytestmark = pytest.mark.anyio
 
 #: A spinning script must still be running when we cancel it, long after the conftest's
-#: small limits would have stopped it.
-LONG_LIMITS = Limits(max_instructions=10**12, max_run_seconds=60)
+#: small limits would have stopped it: counted (an instruction budget) and ticked (none,
+#: the default, where only the CPU timer lets the hook see the cancellation).
+LONG_LIMITS = {
+    "counted": Limits(max_instructions=10**12, max_run_seconds=60),
+    "ticked": Limits(max_cpu_seconds=60, max_run_seconds=60),
+}
 
 
-@pytest.fixture
-async def patient_host(tmp_path: Path) -> AsyncIterator[Host]:
-    async with Client(build_server(Config(home=tmp_path, limits=LONG_LIMITS))) as client:
+@pytest.fixture(params=sorted(LONG_LIMITS))
+async def patient_host(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Host]:
+    async with Client(build_server(Config(home=tmp_path, limits=LONG_LIMITS[request.param]))) as client:
         yield Host(client)
 
 
