@@ -24,6 +24,9 @@ __all__ = ["pg_server", "pg_url"]  # fixtures for every test directory
 
 #: Small limits so runaway-script tests finish in about a second.
 TEST_LIMITS = Limits(max_memory_mb=64, max_instructions=20_000_000, max_run_seconds=10.0)
+#: No instruction budget: the sandbox runs under CPU ticks (engine/ticks.py), with a CPU
+#: limit small enough for runaway tests to end in about a second, the wall clock behind.
+TICKED_LIMITS = Limits(max_memory_mb=64, max_cpu_seconds=0.5, max_run_seconds=20.0)
 
 
 @pytest.fixture

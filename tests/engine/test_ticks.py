@@ -16,8 +16,7 @@ from mcp import Client
 from alc_mcp.config import Config, Limits
 from alc_mcp.engine import ticks
 from alc_mcp.server.app import build_server
-from tests.conftest import Host
-from tests.durable.support import serve
+from tests.conftest import TICKED_LIMITS, Host
 from tests.engine.test_limits import (
     DODGES,
     GOOD_BUILTIN_USE,
@@ -25,13 +24,8 @@ from tests.engine.test_limits import (
     LIMIT_VARIABLES,
     MEMORY_BOMBS,
 )
-from tests.stdlib.test_fork import fork_config
 
 pytestmark = pytest.mark.anyio
-
-#: No instruction budget of our own: the sandbox runs under ticks. A CPU limit small
-#: enough for runaway tests to end in about a second; the wall clock far behind it.
-TICKED_LIMITS = Limits(max_memory_mb=64, max_cpu_seconds=0.5, max_run_seconds=20.0)
 
 
 def test_the_library_is_built_and_used_by_default() -> None:
@@ -182,23 +176,3 @@ async def test_many_ticked_sessions_burn_while_one_answers(ticked: Host) -> None
     assert len(outcomes) == 4
     for reply in outcomes:
         stopped_by_a_limit(reply)
-
-
-async def test_fork_children_run_under_ticks(tmp_path: Path) -> None:
-    # Each alc.fork child is a VM on a thread of its own, with a timer of its own: the
-    # spinning child ends by the CPU limit and the parent goes on.
-    code = """
-    local r = alc.fork({"spin", "pure"}, ctx)
-    return {r = r, after = alc.llm("still alive?")}
-    """
-    async with serve(fork_config(tmp_path, limits=TICKED_LIMITS)) as host:
-        with anyio.fail_after(15):
-            paused = await host.run(code, ctx={"task": "t"})
-            assert paused.get("prompt") == "still alive?", paused
-            done = await host.ok("alc_continue", session_id=paused["session_id"], response="yes")
-    assert done["status"] == "completed", done
-    spin, pure = done["result"]["r"]
-    assert (
-        spin["ok"] is False and "cpu time limit" in spin["error"] and "ALC_MAX_CPU_SECONDS" in spin["error"]
-    )
-    assert pure == {"strategy": "pure", "ok": True, "result": "T"}

@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from alc_mcp.config import Config, Limits
-from tests.conftest import TEST_LIMITS, Host
+from tests.conftest import TEST_LIMITS, TICKED_LIMITS, Host
 from tests.durable.support import serve, wait_until
 from tests.stdlib.support import lua_error, result
 from tests.strategies.harness import drive
@@ -456,19 +456,30 @@ async def _thread_alive(name: str) -> bool:
     return any(t.name == name for t in threading.enumerate())
 
 
-async def test_a_child_loop_trips_the_instruction_limit_without_hanging_the_parent(fork_host: Host) -> None:
+@pytest.mark.parametrize(
+    ("limits", "limit", "variable"),
+    [
+        pytest.param(TEST_LIMITS, "instruction limit", "ALC_MAX_INSTRUCTIONS", id="counted"),
+        # Each child is a VM on a thread of its own, with a CPU timer of its own.
+        pytest.param(TICKED_LIMITS, "cpu time limit", "ALC_MAX_CPU_SECONDS", id="ticked"),
+    ],
+)
+async def test_a_child_loop_trips_a_limit_without_hanging_the_parent(
+    tmp_path: Path, limits: Limits, limit: str, variable: str
+) -> None:
     code = """
     local r = alc.fork({"spin", "pure"}, ctx)
     return {r = r, after = alc.llm("still alive?")}
     """
-    with anyio.fail_after(15):
-        paused = await fork_host.run(code, ctx={"task": "t"})
-        assert paused.get("prompt") == "still alive?", paused
-        done = await fork_host.ok("alc_continue", session_id=paused["session_id"], response="yes")
+    async with serve(fork_config(tmp_path, limits=limits)) as host:
+        with anyio.fail_after(15):
+            paused = await host.run(code, ctx={"task": "t"})
+            assert paused.get("prompt") == "still alive?", paused
+            done = await host.ok("alc_continue", session_id=paused["session_id"], response="yes")
     assert done["status"] == "completed", done
     spin, pure = done["result"]["r"]
     assert spin["ok"] is False and spin["strategy"] == "spin"
-    assert "instruction limit" in spin["error"] and "ALC_MAX_INSTRUCTIONS" in spin["error"]
+    assert limit in spin["error"] and variable in spin["error"]
     assert pure == {"strategy": "pure", "ok": True, "result": "T"}
     assert done["result"]["after"] == "yes"
     sid = paused["session_id"]
