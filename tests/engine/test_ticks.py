@@ -5,6 +5,8 @@ variable, never by the wall clock, while other sessions keep answering."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,29 @@ def test_the_library_is_built_and_used_by_default() -> None:
     assert Config.from_env({}).limits.max_instructions is None
     assert Config.from_env({"ALC_MAX_INSTRUCTIONS": "off"}).limits.max_instructions is None
     assert Config.from_env({"ALC_MAX_INSTRUCTIONS": "123"}).limits.max_instructions == 123
+
+
+# A tick that armed the dispatcher on a VM whose hook table did not exist yet (before
+# the sandbox's first debug.sethook) crashed the process: run it in a child process.
+EARLY_TICK = """
+import sys
+from lupa import lua54
+from alc_mcp.engine import ticks
+
+library = ticks.load()
+warm = lua54.LuaRuntime(encoding=None)
+library.register(warm)
+warm.execute("debug.sethook(function() end, '', 1 << 30) __alc_tick_capture() debug.sethook()")
+fresh = lua54.LuaRuntime(encoding=None)
+with library.running(library.register(fresh)):
+    print(fresh.execute("local x = 0 for i = 1, 3e7 do x = x + i % 7 end return x"))
+"""
+
+
+def test_ticks_wait_for_the_sandbox_to_name_its_state() -> None:
+    ran = subprocess.run([sys.executable, "-c", EARLY_TICK], capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 0, ran
+    assert ran.stdout.strip() == str(sum(i % 7 for i in range(1, 30_000_001)))
 
 
 @pytest.fixture

@@ -176,7 +176,10 @@ int alc_ticks_enter(lua_State *L, void **saved) {
     saved[0] = t->current;
     saved[1] = t->main;
     t->main = L;
-    t->current = L;
+    /* Nothing to arm until the sandbox names its state: the dispatcher reads the hook
+     * table that the VM's first debug.sethook creates, and a tick before that would
+     * index a table that does not exist yet. */
+    t->current = NULL;
     t->depth++;
     return 0;
 }

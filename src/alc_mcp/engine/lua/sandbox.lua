@@ -90,10 +90,12 @@ hook = function()
 end
 
 -- The timer arms the hook through the debug library's dispatcher; learn its address.
+-- Ticks start once this state is named: from here its hook is registered.
 if ticked then
   sethook(hook, "", 1 << 30)
   tick_capture()
   sethook(hook, "", 0)
+  tick_running((co_running()))
 end
 
 -- Charge a builtin's work: `units` instructions against the budget, and `work` steps
