@@ -52,7 +52,8 @@ warm = lua54.LuaRuntime(encoding=None)
 library.register(warm)
 warm.execute("debug.sethook(function() end, '', 1 << 30) __alc_tick_capture() debug.sethook()")
 fresh = lua54.LuaRuntime(encoding=None)
-with library.running(library.register(fresh)):
+library.register(fresh)
+with library.running():
     print(fresh.execute("local x = 0 for i = 1, 3e7 do x = x + i % 7 end return x"))
 """
 

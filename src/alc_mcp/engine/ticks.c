@@ -50,7 +50,6 @@ static long tick_ns;
  * queued when its timer is deleted arrives later with a pointer to it. */
 struct ticker {
     lua_State *volatile current; /* the state the next tick arms */
-    lua_State *main;             /* the running VM's main state */
     volatile pid_t tid;          /* the thread it belongs to, 0 when free */
     timer_t timer;
     int depth;                   /* nested VMs on this thread */
@@ -140,9 +139,9 @@ static void give_back(struct ticker *t) {
     pthread_mutex_unlock(&pool_lock);
 }
 
-/* The calling thread starts running the VM whose main state is L; `saved` keeps what
- * alc_ticks_leave restores (a VM run inside another on the same thread). 0 or errno. */
-int alc_ticks_enter(lua_State *L, void **saved) {
+/* The calling thread starts running a VM; `saved` keeps what alc_ticks_leave restores
+ * (a VM run inside another on the same thread). 0 or errno. */
+int alc_ticks_enter(lua_State **saved) {
     struct ticker *t = mine;
     if (t == NULL) {
         t = take_ticker();
@@ -155,7 +154,6 @@ int alc_ticks_enter(lua_State *L, void **saved) {
         event._sigev_un._tid = thread_id();
         t->depth = 0;
         t->current = NULL;
-        t->main = NULL;
         t->tid = thread_id();
         if (timer_create(CLOCK_THREAD_CPUTIME_ID, &event, &t->timer) != 0) {
             int err = errno;
@@ -173,9 +171,7 @@ int alc_ticks_enter(lua_State *L, void **saved) {
         }
         mine = t;
     }
-    saved[0] = t->current;
-    saved[1] = t->main;
-    t->main = L;
+    *saved = t->current;
     /* Nothing to arm until the sandbox names its state: the dispatcher reads the hook
      * table that the VM's first debug.sethook creates, and a tick before that would
      * index a table that does not exist yet. */
@@ -184,11 +180,10 @@ int alc_ticks_enter(lua_State *L, void **saved) {
     return 0;
 }
 
-void alc_ticks_leave(void **saved) {
+void alc_ticks_leave(lua_State *saved) {
     struct ticker *t = mine;
     if (t == NULL) return;
-    t->current = saved[0];
-    t->main = saved[1];
+    t->current = saved;
     if (--t->depth > 0) return;
     t->current = NULL;
     timer_delete(t->timer);

@@ -40,8 +40,6 @@ _LUA_FUNCTIONS = (
     "lua_setglobal",
 )
 
-_Saved = ctypes.c_void_p * 2
-
 
 class Ticks:
     """The loaded library: one per process (``load``)."""
@@ -50,25 +48,24 @@ class Ticks:
         self._library = library
         library.alc_ticks_register.argtypes = [ctypes.c_void_p]
         library.alc_ticks_register.restype = None
-        library.alc_ticks_enter.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+        library.alc_ticks_enter.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
         library.alc_ticks_enter.restype = ctypes.c_int
         library.alc_ticks_leave.argtypes = [ctypes.c_void_p]
         library.alc_ticks_leave.restype = None
 
-    def register(self, runtime: lua54.LuaRuntime) -> int:
+    def register(self, runtime: lua54.LuaRuntime) -> None:
         """Give a fresh VM (no Lua run in it yet) the globals ``__alc_tick_running`` and
-        ``__alc_tick_capture`` for the sandbox to take; returns its main state's address."""
+        ``__alc_tick_capture`` for the sandbox to take."""
         name = runtime.eval("tostring((coroutine.running()))")
-        state = int(bytes(name).rpartition(b" ")[2], 16)
-        self._library.alc_ticks_register(state)
-        return state
+        self._library.alc_ticks_register(int(bytes(name).rpartition(b" ")[2], 16))
 
     @contextlib.contextmanager
-    def running(self, state: int) -> Iterator[None]:
-        """Ticks for the VM whose main state is ``state``, on the calling thread, for the
-        duration of the block (nested VMs on one thread restore the outer one)."""
-        saved = _Saved()
-        error = self._library.alc_ticks_enter(state, saved)
+    def running(self) -> Iterator[None]:
+        """Ticks on the calling thread for the duration of the block, armed on whatever
+        state a registered VM's sandbox names (nested VMs on one thread restore the outer
+        one's)."""
+        saved = ctypes.c_void_p()
+        error = self._library.alc_ticks_enter(ctypes.byref(saved))
         if error:
             raise OSError(error, "cannot start the sandbox's CPU timer")
         try:

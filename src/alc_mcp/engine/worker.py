@@ -282,9 +282,9 @@ def _start_ticks(runtime: lua54.LuaRuntime, stack: contextlib.ExitStack) -> bool
     ticks = load_ticks()
     if ticks is None:
         return False
-    state = ticks.register(runtime)
+    ticks.register(runtime)
     try:
-        stack.enter_context(ticks.running(state))
+        stack.enter_context(ticks.running())
     except OSError as exc:
         print(f"alc-mcp: counting instructions for this session: {exc}", file=sys.stderr)
         return False
