@@ -63,8 +63,8 @@ def lua_heap_steps() -> list[tuple[str, float]]:
         return float(runtime.execute(HEAP_COUNT))
 
     def after(label: str, make: Any) -> Any:
-        def step(runtime: Any, *args: Any) -> Any:
-            value = make(runtime, *args)
+        def step(runtime: Any, *args: Any, **kwargs: Any) -> Any:
+            value = make(runtime, *args, **kwargs)
             steps.append((label, heap(runtime)))
             return value
 

@@ -198,7 +198,7 @@ async def test_cpu_time_limit(tmp_path: Path) -> None:
 
 
 def test_the_cpu_limit_comes_from_the_environment() -> None:
-    assert Config.from_env({}).limits.max_cpu_seconds == 10.0
+    assert Config.from_env({}).limits.max_cpu_seconds == 6.0
     assert Config.from_env({"ALC_MAX_CPU_SECONDS": "2.5"}).limits.max_cpu_seconds == 2.5
     assert Limits(max_cpu_seconds=2.5).to_json()["ALC_MAX_CPU_SECONDS"] == 2.5
     with pytest.raises(ConfigError, match="ALC_MAX_CPU_SECONDS"):
