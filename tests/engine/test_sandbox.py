@@ -43,6 +43,22 @@ async def test_python_objects_expose_no_attributes(host: Host) -> None:
     assert "not accessible from the alc-mcp sandbox" in message
 
 
+async def test_python_objects_keep_their_metatable_to_themselves(host: Host) -> None:
+    # lupa's metatable holds its C functions (__gc, __call, ...): a script sees false, for a
+    # stream and for the error a stream raises, and the error still reads as its message.
+    code = """
+    local rng = alc.math.rng_create(1)
+    local ok, err = pcall(rng)
+    return {getmetatable(rng), ok, getmetatable(err), tostring(err), tostring(rng)}
+    """
+    message = "alc.math.rng is not callable: draw from it with alc.math.rng_float(rng)"
+    shown = await result_of(host, code)
+    assert isinstance(shown, list) and shown[:3] == [False, False, False]
+    assert str(shown[3]).startswith(message) and shown[4] == "alc.math.rng"
+    rethrown = "local rng = alc.math.rng_create(1) local _, e = pcall(rng) error(e)"
+    assert message in await error_of(host, rethrown)
+
+
 async def test_indexing_json_null_fails_like_any_userdata(host: Host) -> None:
     # Without a ctx argument, ctx is the JSON null sentinel, as in algocline.
     assert await result_of(host, "return type(ctx)") == "userdata"

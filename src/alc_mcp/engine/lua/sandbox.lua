@@ -35,6 +35,13 @@ local pack, concat, sort, raw_unpack = table.pack, table.concat, table.sort, tab
 local raw_next, raw_rawget_t = next, rawget
 local host_check, host_log, host_write, host_seed = host.check, host.log, host.write, host.random_seed
 local host_time, host_clock = host.os_time, host.os_clock
+-- Every Python object in the VM (an alc.math stream, an error a Python object raised)
+-- shares lupa's metatable: its C functions (__gc, __index, __call) are lupa's business,
+-- so getmetatable shows scripts `false` instead (lupa reads it raw, unaffected).
+do
+  local python_mt = raw_metatable(host_check)
+  if python_mt ~= nil then python_mt.__metatable = false end
+end
 local raw_os = os
 -- The process CPU clock (C clock()): cheap enough for every hook run, and never
 -- slower than this thread's own CPU time, which the host measures.
@@ -824,7 +831,7 @@ local function describe(e)
   local t = raw_type(e)
   if t == "string" then return e end
   if t == "number" or t == "boolean" or t == "nil" then return raw_tostring(e) end
-  local mt = raw_getmetatable(e)
+  local mt = raw_metatable(e)
   if raw_type(mt) == "table" and raw_rawget(mt, "__tostring") then
     local ok, s = raw_pcall(raw_tostring, e)
     if ok and raw_type(s) == "string" then return s end

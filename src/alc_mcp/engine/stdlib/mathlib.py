@@ -25,7 +25,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from importlib import resources
 from statistics import NormalDist
-from typing import Any
+from typing import Any, NoReturn
 
 from lupa import lua54
 
@@ -85,6 +85,12 @@ class StreamHandle:
 
     def __str__(self) -> str:  # tostring(rng) in Lua
         return "alc.math.rng"
+
+    def __call__(self, *_: Any) -> NoReturn:  # rng() in Lua: say what a stream is for
+        raise TypeError(
+            "alc.math.rng is not callable: draw from it with alc.math.rng_float(rng), "
+            "alc.math.rng_int(rng, lo, hi) or another alc.math.rng_* function"
+        )
 
 
 def install_streams(
