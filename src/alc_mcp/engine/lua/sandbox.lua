@@ -38,10 +38,8 @@ local host_time, host_clock = host.os_time, host.os_clock
 -- Every Python object in the VM (an alc.math stream, an error a Python object raised)
 -- shares lupa's metatable: its C functions (__gc, __index, __call) are lupa's business,
 -- so getmetatable shows scripts `false` instead (lupa reads it raw, unaffected).
-do
-  local python_mt = raw_metatable(host_check)
-  if python_mt ~= nil then python_mt.__metatable = false end
-end
+local python_mt = raw_metatable(host_check)
+if python_mt ~= nil then python_mt.__metatable = false end
 local raw_os = os
 -- The process CPU clock (C clock()): cheap enough for every hook run, and never
 -- slower than this thread's own CPU time, which the host measures.
@@ -131,12 +129,21 @@ sentinel_mt.__gc = function()
 end
 raw_setmetatable({}, sentinel_mt)
 
+-- An error a Python object raised (calling or indexing an alc.math stream) is a Python
+-- exception; the script catches its message, a string, not the object.
+local function caught(err)
+  if python_mt ~= nil and raw_metatable(err) == python_mt then return raw_tostring(err) end
+  return err
+end
+
 -- Re-raise a tripped limit (or an out-of-memory error) that a protected call caught;
 -- a limit that tripped inside a call that returned normally is raised too.
 local function guard(ok, ...)
   if fatal then trip(fatal) end
-  if not ok and (...) == OUT_OF_MEMORY then trip(OUT_OF_MEMORY) end
-  return ok, ...
+  if ok then return ok, ... end
+  local err = ...
+  if err == OUT_OF_MEMORY then trip(OUT_OF_MEMORY) end
+  return false, caught(err)
 end
 
 pcall = function(f, ...)
@@ -151,7 +158,7 @@ xpcall = function(f, handler, ...)
   if fatal then trip(fatal) end
   local function guarded(e)
     if fatal then return fatal end
-    return handler(e)
+    return handler(caught(e))
   end
   return guard(raw_xpcall(f, guarded, ...))
 end
