@@ -25,7 +25,7 @@ local sethook, traceback, raw_metatable = debug.sethook, debug.traceback, debug.
 local getinfo, getregistry, raw_setmetatable_any = debug.getinfo, debug.getregistry, debug.setmetatable
 local raw_pcall, raw_xpcall, raw_error = pcall, xpcall, error
 local raw_type, raw_tostring, raw_select = type, tostring, select
-local raw_setmetatable, raw_getmetatable, raw_rawget = setmetatable, getmetatable, rawget
+local raw_setmetatable, raw_rawget = setmetatable, rawget
 local raw_rawset = rawset
 local raw_rawlen, tointeger = rawlen, math.tointeger
 local raw_load, raw_assert = load, assert
@@ -39,7 +39,7 @@ local host_time, host_clock = host.os_time, host.os_clock
 -- shares lupa's metatable: its C functions (__gc, __index, __call) are lupa's business,
 -- so getmetatable shows scripts `false` instead (lupa reads it raw, unaffected).
 local python_mt = raw_metatable(host_check)
-if python_mt ~= nil then python_mt.__metatable = false end
+python_mt.__metatable = false
 local raw_os = os
 -- The process CPU clock (C clock()): cheap enough for every hook run, and never
 -- slower than this thread's own CPU time, which the host measures.
@@ -132,7 +132,7 @@ raw_setmetatable({}, sentinel_mt)
 -- An error a Python object raised (calling or indexing an alc.math stream) is a Python
 -- exception; the script catches its message, a string, not the object.
 local function caught(err)
-  if python_mt ~= nil and raw_metatable(err) == python_mt then return raw_tostring(err) end
+  if raw_metatable(err) == python_mt then return raw_tostring(err) end
   return err
 end
 
